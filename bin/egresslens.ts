@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+/** The egresslens command line. Each subcommand lives in bin/commands/. */
+import { parseArgs } from 'node:util';
+import { parseUsage, runParse } from './commands/parse.js';
+import { UsageError } from './usage-error.js';
+
+const USAGE = `usage: egresslens <command> [options]
+
+commands:
+  parse     parse access-log lines to JSON records (stdout)
+
+Run "egresslens <command> --help" for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'parse': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { format: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } },
+      });
+      if (values.help) return help(parseUsage);
+      if (positionals.length > 1) throw new UsageError('parse takes at most one FILE');
+      return runParse({ format: values.format, file: positionals[0] });
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      return help(USAGE);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}
+
+function help(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`egresslens: ${(err as Error).message}\n\n${USAGE}\n`);
+      process.exitCode = 2;
+    } else if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'EACCES') {
+      process.stderr.write(
+        `egresslens: cannot read ${(err as { path?: string }).path}: ${(err as Error).message}\n`,
+      );
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`egresslens: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
