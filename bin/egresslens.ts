@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 /** The egresslens command line. Each subcommand lives in bin/commands/. */
 import { parseArgs } from 'node:util';
+import { SERVE_OPTIONS, STORE_OPTIONS, configFromFlags } from './config-flags.js';
+import { ingestUsage, runIngest } from './commands/ingest.js';
 import { parseUsage, runParse } from './commands/parse.js';
+import { runServe, serveUsage } from './commands/serve.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `usage: egresslens <command> [options]
 
 commands:
+  serve     run ingest (Fluent Bit HTTP, Kafka) and the API; embedded store by default
+  ingest    load access-log files or stdin into the store
   parse     parse access-log lines to JSON records (stdout)
 
 Run "egresslens <command> --help" for a command's options.`;
@@ -23,6 +28,17 @@ async function main(argv: string[]): Promise<number> {
       if (values.help) return help(parseUsage);
       if (positionals.length > 1) throw new UsageError('parse takes at most one FILE');
       return runParse({ format: values.format, file: positionals[0] });
+    }
+    case 'serve': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: SERVE_OPTIONS });
+      if (values.help) return help(serveUsage);
+      if (positionals.length) throw new UsageError(`serve takes no arguments (got ${positionals.join(' ')})`);
+      return runServe(configFromFlags(values));
+    }
+    case 'ingest': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: STORE_OPTIONS });
+      if (values.help) return help(ingestUsage);
+      return runIngest(configFromFlags(values), positionals);
     }
     case undefined:
     case '-h':
@@ -43,7 +59,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if ((err as Error).name === 'ConfigError' || (err as Error).name === 'StoreConfigError') {
+      process.stderr.write(`egresslens: ${(err as Error).message}\n`);
+      process.exitCode = 2;
+    } else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`egresslens: ${(err as Error).message}\n\n${USAGE}\n`);
       process.exitCode = 2;
     } else if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'EACCES') {

@@ -1,0 +1,126 @@
+/**
+ * Ingest over HTTP: Fluent Bit's `http` output and plain lines. A request is answered 2xx only once its
+ * rows (and dead letters) are stored; when the queue is full or the store is down the answer is 429/503
+ * with Retry-After, which Fluent Bit retries.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { BodyError, type DecodedEntry, decodeBody } from '../ingest/fluent-bit-body.js';
+import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
+import { RecentRequests } from '../ingest/recent-requests.js';
+import { NO_META, RowSources } from '../ingest/row-sources.js';
+import type { Config } from '../schemas/config.js';
+
+export interface IngestRouteOptions {
+  pipeline: IngestPipeline;
+  limits: Config['ingest'];
+  /** How long a request may wait for its batch to be stored before it is told to retry. */
+  storeWaitMs?: number;
+}
+
+const RETRY_AFTER_S = '5';
+
+export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
+  const { pipeline, limits } = opts;
+  const recent = new RecentRequests();
+  const sources = new RowSources();
+  const storeWaitMs = opts.storeWaitMs ?? 30_000;
+
+  // Bodies stay bytes: each route decodes by content type and encoding itself, with its own limits.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  const refuseIfBusy = (reply: FastifyReply): boolean => {
+    const state = pipeline.state;
+    if (state === 'ok') return false;
+    reply
+      .code(state === 'full' ? 429 : 503)
+      .header('Retry-After', RETRY_AFTER_S)
+      .send({ error: state === 'full' ? 'the intake queue is full; retry later' : 'the store is unavailable; retry later' });
+    return true;
+  };
+
+  const handle = async (
+    route: string,
+    body: Buffer,
+    reply: FastifyReply,
+    decode: () => DecodedEntry[],
+    origin: string,
+  ): Promise<unknown> => {
+    const key = RecentRequests.key(route, body);
+    const earlier = recent.get(key);
+    if (earlier) {
+      await earlier;
+      return { accepted: 0, duplicate: true };
+    }
+    if (refuseIfBusy(reply)) return reply;
+    let entries: DecodedEntry[];
+    try {
+      entries = decode();
+    } catch (err) {
+      if (err instanceof BodyError) return reply.code(err.status).send({ error: err.message });
+      throw err;
+    }
+    const before = { parsed: pipeline.stats.parsed, dead: pipeline.stats.deadLetters };
+    appendEntries(pipeline, entries, sources, origin);
+    const stored = pipeline.currentBatchStored();
+    recent.remember(key, stored);
+    const outcome = await Promise.race([
+      stored.then(() => 'stored' as const),
+      new Promise<'waiting'>((r) => setTimeout(r, storeWaitMs, 'waiting').unref()),
+    ]);
+    if (outcome === 'waiting') {
+      // The rows stay queued and will be stored; the retry is recognised and not stored again.
+      return reply.code(503).header('Retry-After', RETRY_AFTER_S).send({ error: 'the store is slow; retry later' });
+    }
+    return {
+      accepted: entries.length,
+      parsed: pipeline.stats.parsed - before.parsed,
+      deadLetters: pipeline.stats.deadLetters - before.dead,
+    };
+  };
+
+  app.post('/v1/ingest/fluent-bit', async (req, reply) => {
+    const body = bodyOf(req.body);
+    const type = req.headers['content-type'];
+    if (!type) return reply.code(415).send({ error: 'a Content-Type is required (application/json, application/x-ndjson, application/msgpack)' });
+    return handle('fluent-bit', body, reply, () =>
+      decodeBody(body, { contentType: type, contentEncoding: req.headers['content-encoding'], limits }),
+      req.ip,
+    );
+  });
+
+  app.post('/v1/ingest/lines', async (req, reply) => {
+    const body = bodyOf(req.body);
+    const type = req.headers['content-type'] ?? 'text/plain';
+    if (!/^text\/plain\b/i.test(type)) return reply.code(415).send({ error: 'lines must be sent as text/plain' });
+    return handle('lines', body, reply, () =>
+      decodeBody(body, { contentType: type, contentEncoding: req.headers['content-encoding'], format: 'lines', limits }),
+      req.ip,
+    );
+  });
+}
+
+function bodyOf(body: unknown): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+}
+
+/** Lines are copied into one buffer per request, so the pipeline scans bytes without a Buffer per line. */
+function appendEntries(pipeline: IngestPipeline, entries: DecodedEntry[], sources: RowSources, origin: string): void {
+  let total = 0;
+  for (const e of entries) if (e.line !== undefined) total += Buffer.byteLength(e.line) + 1;
+  const buf = Buffer.allocUnsafe(total);
+  let pos = 0;
+  for (const e of entries) {
+    const ctx: LineContext = { source: sources.get('http', e.meta ?? NO_META), origin, timeMs: e.timeMs };
+    if (e.line !== undefined) {
+      const start = pos;
+      pos += buf.write(e.line, pos);
+      buf[pos++] = 10;
+      pipeline.appendLine(buf, start, pos - 1, ctx);
+    } else if (e.object) {
+      pipeline.appendObject(e.object, ctx);
+    }
+  }
+}

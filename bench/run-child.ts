@@ -1,0 +1,40 @@
+/** Runs the egresslens CLI in a child process and measures its wall time and peak RSS. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DIST = new URL('..', import.meta.url).pathname;
+export const CLI = join(DIST, 'bin', 'egresslens.js');
+const PRELOAD = join(DIST, 'bench', 'report-rss.js');
+
+export interface ChildRun {
+  seconds: number;
+  peakRssMb: number;
+  code: number | null;
+  stderr: string;
+}
+
+export async function runCli(args: string[], opts: { stdout?: 'ignore' | 'pipe'; env?: NodeJS.ProcessEnv } = {}): Promise<ChildRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'egresslens-rss-'));
+  const rssFile = join(dir, 'rss');
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', PRELOAD, CLI, ...args], {
+    stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
+    env: { ...process.env, ...opts.env, EGRESSLENS_RSS_FILE: rssFile },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const seconds = (performance.now() - started) / 1000;
+  let peakRssMb = Number.NaN;
+  try {
+    peakRssMb = Number(readFileSync(rssFile, 'utf8')) / 1024;
+  } catch {
+    // the child died before its exit hook ran
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { seconds, peakRssMb, code, stderr };
+}

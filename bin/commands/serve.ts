@@ -1,0 +1,49 @@
+/** `egresslens serve`: ingest and API on one port, until SIGTERM/SIGINT, then a flush of what was accepted. */
+import pino from 'pino';
+import { buildServer } from '../../api/server.js';
+import { IngestPipeline } from '../../ingest/pipeline.js';
+import { type Config, checkExposure } from '../../schemas/config.js';
+import { openStore } from '../../store/open-store.js';
+
+export const serveUsage = `usage: egresslens serve [options]
+
+  --data DIR               embedded store directory (default ./data)
+  --clickhouse-url URL     use a ClickHouse server instead (--clickhouse-user, --clickhouse-password, --clickhouse-database)
+  --host ADDR              listen address (default 127.0.0.1; anything else needs --auth-token or --insecure)
+  --port N                 listen port (default 8080)
+  --auth-token TOKEN       require "Authorization: Bearer TOKEN" (env EGRESSLENS_AUTH_TOKEN)
+  --format SPEC            auto (default), json, a preset, or an Envoy format string
+  --store-raw              keep each raw line in access_log.raw
+  --ttl-days N             drop rows older than N days
+  --registry PATH          ServiceEntry YAML (file or folder), repeatable
+  --kafka-brokers H:P,...  consume Fluent Bit's kafka output (--kafka-topic, --kafka-group)
+  --config FILE            JSON or YAML config file; flags override it, env vars EGRESSLENS_* fill in`;
+
+export async function runServe(config: Config): Promise<number> {
+  checkExposure(config);
+  const log = pino({ level: config.logLevel, base: { service: 'egresslens' } });
+  const store = await openStore(config);
+  await store.migrate();
+  const pipeline = new IngestPipeline(
+    store,
+    { ...config.ingest, format: config.format, storeRaw: config.storeRaw, retryBaseMs: 200, retryMaxMs: 5000 },
+    log.child({ component: 'ingest' }),
+  );
+  const app = await buildServer({ config, store, pipeline, log });
+  const address = await app.listen({ host: config.host, port: config.port });
+  log.info({ address, store: store.kind, data: store.kind === 'embedded' ? config.data : config.clickhouse?.url }, 'egresslens is serving');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'shutting down: no new requests, flushing what was accepted');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await app.close();
+  await pipeline.close();
+  await store.close();
+  log.info({ stats: pipeline.stats }, 'stopped');
+  return 0;
+}

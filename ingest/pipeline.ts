@@ -1,0 +1,336 @@
+/**
+ * From lines and records to stored rows. Sources append; rows collect in a batch until it holds enough
+ * rows or bytes or has waited long enough; sealed batches wait in a bounded queue and are inserted one at a
+ * time while the next one fills. When the store is slow or down the queue fills and intake slows
+ * (waitForRoom) or is refused (`state`), instead of memory growing or data being dropped.
+ *
+ * Every batch carries a token derived from its content (or one the source gives, such as Kafka offsets), so
+ * a batch retried after a timeout is stored once.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { criPayloadStart, recordFromObject } from '../parser/index.js';
+import { type RowSource, RowEncoder } from '../store/row-encoder.js';
+import { ACCESS_LOG_INSERT_COLUMNS, DEAD_LETTER_INSERT_COLUMNS } from '../store/schema.js';
+import { type Store, StoreConfigError } from '../store/store.js';
+import { LineDecoder, isFailure, isTextMatch } from './line-decoder.js';
+
+export interface PipelineOptions {
+  /** Parser spec: `auto`, `json`, a preset name or an Envoy format string. */
+  format: string;
+  batchRows: number;
+  batchBytes: number;
+  flushIntervalMs: number;
+  /** Sealed batches allowed to wait for the store before intake is refused or slowed. */
+  maxPendingBatches: number;
+  /** Keep every raw line in access_log.raw. */
+  storeRaw: boolean;
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
+  format: 'auto',
+  batchRows: 50_000,
+  batchBytes: 32 << 20,
+  flushIntervalMs: 1000,
+  maxPendingBatches: 4,
+  storeRaw: false,
+  retryBaseMs: 200,
+  retryMaxMs: 5000,
+};
+
+/** Where a line came from, for its row and, if it fails, its dead letter. */
+export interface LineContext {
+  source: RowSource;
+  /** File path, remote address, topic/partition: where to look for the original. */
+  origin: string;
+  /** The shipper's timestamp, for formats without START_TIME. */
+  timeMs?: number;
+  kafka?: { topic: string; partition: number; offset: string };
+  /** CRI `P` fragments waiting for their final `F` piece. */
+  partial?: Buffer[];
+}
+
+export interface PipelineStats {
+  lines: number;
+  parsed: number;
+  deadLetters: number;
+  batches: number;
+  storedRows: number;
+  insertErrors: number;
+  lastInsertMs: number;
+}
+
+type IntakeState = 'ok' | 'full' | 'store-down';
+
+class Batch {
+  readonly encoder = new RowEncoder();
+  readonly dead: string[] = [];
+  rowsBody: Buffer | null = null;
+  /** Rows and dead letters in the batch once sealed (the encoder is emptied then). */
+  sealedSize = 0;
+  sealedRows = 0;
+  deadBody: Buffer | null = null;
+  token: string | undefined;
+  resolve!: () => void;
+  reject!: (err: Error) => void;
+  readonly done = new Promise<void>((res, rej) => {
+    this.resolve = res;
+    this.reject = rej;
+  });
+
+  get size(): number {
+    return this.rowsBody ? this.sealedSize : this.encoder.rows + this.dead.length;
+  }
+}
+
+export class IngestPipeline {
+  readonly stats: PipelineStats = {
+    lines: 0,
+    parsed: 0,
+    deadLetters: 0,
+    batches: 0,
+    storedRows: 0,
+    insertErrors: 0,
+    lastInsertMs: 0,
+  };
+  private readonly decoder: LineDecoder;
+  private current = new Batch();
+  private readonly queue: Batch[] = [];
+  private draining = false;
+  private timer: NodeJS.Timeout | undefined;
+  private storeDown = false;
+  private closed = false;
+  private roomWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: PipelineOptions,
+    private readonly log?: Logger,
+  ) {
+    this.decoder = new LineDecoder(opts.format);
+    this.current.done.catch(() => {});
+  }
+
+  /** `ok`, or why a source that cannot wait (HTTP) should be told to come back later. */
+  get state(): IntakeState {
+    if (this.storeDown) return 'store-down';
+    return this.queue.length >= this.opts.maxPendingBatches ? 'full' : 'ok';
+  }
+
+  get pendingBatches(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves once the queue has room: sources that can wait (files, Kafka) call it between chunks. */
+  waitForRoom(): Promise<void> {
+    if (this.queue.length < this.opts.maxPendingBatches) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Parses and appends the line `buf[start..end)`; blank lines are skipped. */
+  appendLine(buf: Buffer, start: number, end: number, ctx: LineContext): void {
+    if (end > start && buf[end - 1] === 13) end--;
+    if (end === start) return;
+    const cri = criPayloadStart(buf, start, end);
+    if (cri < 0) {
+      (ctx.partial ??= []).push(Buffer.from(buf.subarray(-cri - 1, end)));
+      return;
+    }
+    if (cri > 0) {
+      start = cri;
+      if (ctx.partial?.length) {
+        const joined = Buffer.concat([...ctx.partial, buf.subarray(start, end)]);
+        ctx.partial = undefined;
+        this.appendLine(joined, 0, joined.length, ctx);
+        return;
+      }
+    }
+    this.stats.lines++;
+    const batch = this.current;
+    const result = this.decoder.decode(buf, start, end);
+    const fallbackTime = ctx.timeMs ?? Date.now();
+    if (isTextMatch(result)) {
+      if (!batch.encoder.addScan(result, buf, result.state, ctx.source, this.opts.storeRaw, start, end, fallbackTime)) {
+        const record = result.parseBytes(buf, start, end);
+        if (isFailure(record)) this.addDeadLetter(batch, record.error, record.offset, record.raw, ctx);
+        else batch.encoder.addRecord(record, ctx.source, this.opts.storeRaw ? rawText(buf, start, end) : null, fallbackTime);
+      }
+      this.stats.parsed++;
+    } else if (isFailure(result)) {
+      this.addDeadLetter(batch, result.error, result.offset, result.raw, ctx);
+    } else {
+      batch.encoder.addRecord(result, ctx.source, this.opts.storeRaw ? rawText(buf, start, end) : null, fallbackTime);
+      this.stats.parsed++;
+    }
+    this.afterAppend();
+  }
+
+  /** Appends an access-log object a shipper already parsed (Fluent Bit's envoy parser, merged JSON logs). */
+  appendObject(obj: Record<string, unknown>, ctx: LineContext): void {
+    this.stats.lines++;
+    const raw = JSON.stringify(obj);
+    const record = recordFromObject(obj, raw);
+    if (isFailure(record)) this.addDeadLetter(this.current, record.error, record.offset, raw, ctx);
+    else {
+      this.current.encoder.addRecord(record, ctx.source, this.opts.storeRaw ? raw : null, ctx.timeMs ?? Date.now());
+      this.stats.parsed++;
+    }
+    this.afterAppend();
+  }
+
+  /** Something that never reached the parser (undecodable message, over-long line): kept with its reason. */
+  appendDeadLetter(reason: string, raw: string, ctx: LineContext): void {
+    this.stats.lines++;
+    this.addDeadLetter(this.current, reason, 0, raw, ctx);
+    this.afterAppend();
+  }
+
+  /** The promise of the batch now taking rows: resolves when what was appended so far is stored. */
+  currentBatchStored(): Promise<void> {
+    this.armTimer();
+    return this.current.done;
+  }
+
+  /** Seals the current batch now (with the source's own dedup token, if given); resolves when it is stored. */
+  seal(token?: string): Promise<void> {
+    const batch = this.current;
+    if (batch.size === 0) return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
+    batch.token = token;
+    this.current = new Batch();
+    this.current.done.catch(() => {});
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    batch.sealedSize = batch.size;
+    batch.sealedRows = batch.encoder.rows;
+    batch.rowsBody = batch.encoder.take();
+    batch.deadBody = batch.dead.length ? Buffer.from(batch.dead.join('')) : null;
+    this.queue.push(batch);
+    this.stats.batches++;
+    void this.drain();
+    return batch.done;
+  }
+
+  /** Seals and waits until everything appended so far is stored. */
+  async flush(): Promise<void> {
+    this.seal();
+    while (this.queue.length) await this.queue[this.queue.length - 1]!.done;
+  }
+
+  /** Stops taking batches after flushing what was accepted; gives up waiting after `timeoutMs`. */
+  async close(timeoutMs = 30_000): Promise<void> {
+    if (this.closed) return;
+    const flushed = this.flush();
+    const timeout = new Promise<'timeout'>((r) => setTimeout(r, timeoutMs, 'timeout').unref());
+    const outcome = await Promise.race([flushed.then(() => 'ok' as const), timeout]);
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (outcome === 'timeout') {
+      const rows = this.queue.reduce((n, b) => n + b.size, 0);
+      this.log?.error({ rows, batches: this.queue.length }, 'shutdown: the store did not take these rows in time');
+      for (const b of this.queue) b.reject(new Error('pipeline closed before the store accepted the batch'));
+    }
+  }
+
+  private afterAppend(): void {
+    const batch = this.current;
+    if (batch.encoder.rows >= this.opts.batchRows || batch.encoder.bytes >= this.opts.batchBytes || batch.dead.length >= this.opts.batchRows) {
+      this.seal();
+    } else {
+      this.armTimer();
+    }
+  }
+
+  private armTimer(): void {
+    if (this.timer || this.current.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.seal();
+    }, this.opts.flushIntervalMs);
+  }
+
+  private addDeadLetter(batch: Batch, reason: string, offset: number, raw: string, ctx: LineContext): void {
+    this.stats.deadLetters++;
+    const row = {
+      source: ctx.source.source,
+      origin: ctx.origin,
+      reason,
+      offset,
+      raw,
+      k8s_namespace: ctx.source.namespace,
+      k8s_pod: ctx.source.pod,
+      kafka_topic: ctx.kafka?.topic ?? '',
+      kafka_partition: ctx.kafka?.partition ?? -1,
+      kafka_offset: ctx.kafka?.offset ?? '-1',
+    };
+    batch.dead.push(`${JSON.stringify(row)}\n`);
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.queue.length && !this.closed) {
+        const batch = this.queue[0]!;
+        await this.insertWithRetry(batch);
+        if (this.closed) break;
+        this.queue.shift();
+        this.stats.storedRows += batch.sealedRows;
+        batch.resolve();
+        const waiters = this.roomWaiters;
+        this.roomWaiters = [];
+        for (const w of waiters) w();
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async insertWithRetry(batch: Batch): Promise<void> {
+    const rowsToken = batch.token ? `${batch.token}:rows` : batch.rowsBody?.length ? `rows:${digest(batch.rowsBody)}` : undefined;
+    const deadToken = batch.token ? `${batch.token}:dead` : batch.deadBody ? `dead:${digest(batch.deadBody)}` : undefined;
+    for (let attempt = 0; !this.closed; attempt++) {
+      const started = performance.now();
+      try {
+        if (batch.rowsBody?.length) {
+          await this.store.insert({
+            table: 'access_log',
+            body: batch.rowsBody,
+            format: 'JSONCompactEachRow',
+            columns: ACCESS_LOG_INSERT_COLUMNS,
+            dedupToken: rowsToken,
+          });
+        }
+        if (batch.deadBody) {
+          await this.store.insert({
+            table: 'dead_letters',
+            body: batch.deadBody,
+            format: 'JSONEachRow',
+            columns: DEAD_LETTER_INSERT_COLUMNS,
+            dedupToken: deadToken,
+          });
+        }
+        this.stats.lastInsertMs = performance.now() - started;
+        if (this.storeDown) this.log?.info('the store accepts rows again');
+        this.storeDown = false;
+        return;
+      } catch (err) {
+        this.stats.insertErrors++;
+        this.storeDown = true;
+        const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(attempt, 10));
+        const level = err instanceof StoreConfigError ? 'error' : 'warn';
+        this.log?.[level]({ err, attempt, delayMs: delay, rows: batch.sealedRows }, 'insert failed; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+}
+
+function digest(body: Buffer): string {
+  return createHash('sha1').update(body).digest('hex');
+}
+
+function rawText(buf: Buffer, start: number, end: number): string {
+  return buf.toString('utf8', start, end);
+}

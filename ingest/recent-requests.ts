@@ -1,0 +1,29 @@
+/**
+ * Fluent Bit retries a request it saw fail or time out, with the same body. Remembering recent bodies by
+ * hash lets a retry wait on (or simply acknowledge) the copy already accepted, instead of storing it twice.
+ */
+import { createHash } from 'node:crypto';
+
+export class RecentRequests {
+  private readonly seen = new Map<string, Promise<void>>();
+
+  constructor(private readonly capacity = 10_000) {}
+
+  static key(route: string, body: Buffer): string {
+    return createHash('sha1').update(route).update(body).digest('hex');
+  }
+
+  get(key: string): Promise<void> | undefined {
+    return this.seen.get(key);
+  }
+
+  /** Remembers the promise of a stored request; one that fails is forgotten so its retry is stored. */
+  remember(key: string, stored: Promise<void>): void {
+    this.seen.set(key, stored);
+    stored.catch(() => this.seen.delete(key));
+    if (this.seen.size > this.capacity) {
+      const oldest = this.seen.keys().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+  }
+}

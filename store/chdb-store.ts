@@ -1,0 +1,120 @@
+/**
+ * The embedded backend: chDB in this process, data in one directory.
+ * chDB allows one data directory per process and one operation at a time per Session, so ingest and
+ * queries get Sessions of their own on the same path; a second process cannot open the directory at all
+ * (StoreLockedError), which is how the CLI knows to ask a running server instead.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Session, drainPending } from 'chdb';
+import { type SchemaOptions, applyMigrations } from './schema.js';
+import { type InsertRequest, type QueryOptions, type Store, StoreUnavailableError } from './store.js';
+
+/** Another process holds the data directory. */
+export class StoreLockedError extends Error {
+  override name = 'StoreLockedError';
+}
+
+export class ChdbStore implements Store {
+  readonly kind = 'embedded';
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    private readonly ingestSession: Session,
+    private readonly querySession: Session,
+    private readonly schema: SchemaOptions,
+  ) {}
+
+  static open(dir: string, schema: SchemaOptions = {}): ChdbStore {
+    const path = resolve(dir);
+    mkdirSync(path, { recursive: true });
+    let ingest: Session;
+    try {
+      ingest = new Session(path);
+    } catch (err) {
+      const message = (err as Error).message;
+      if (/Failed to create connection|lock|already running/i.test(message)) {
+        throw new StoreLockedError(
+          `the data directory ${path} is in use by another egresslens process (chDB allows one process per directory)`,
+        );
+      }
+      throw err;
+    }
+    const query = new Session(path);
+    return new ChdbStore(path, ingest, query, schema);
+  }
+
+  async migrate(): Promise<void> {
+    await applyMigrations(
+      (sql) => this.command(sql),
+      async () => (await this.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)),
+      this.schema,
+    );
+  }
+
+  async insert(req: InsertRequest): Promise<void> {
+    this.assertOpen();
+    if (req.body.length === 0) return;
+    await this.ingestSession.insert({
+      table: req.table,
+      values: req.body,
+      format: req.format,
+      columns: req.columns,
+      settings: req.dedupToken ? { insert_deduplication_token: req.dedupToken } : undefined,
+    });
+  }
+
+  async query<T = Record<string, unknown>>(sql: string, opts: QueryOptions = {}): Promise<T[]> {
+    this.assertOpen();
+    const text = withSettings(sql, opts.settings);
+    const result = opts.params
+      ? await this.querySession.queryBindAsync(text, opts.params, { format: 'JSONEachRow' })
+      : await this.querySession.queryAsync(text, { format: 'JSONEachRow' });
+    const body = result.text();
+    if (!body) return [];
+    return body
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as T);
+  }
+
+  async command(sql: string): Promise<void> {
+    this.assertOpen();
+    await this.querySession.queryAsync(sql, { format: 'TSV' });
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.closed) return false;
+    try {
+      await this.querySession.queryAsync('SELECT 1', { format: 'TSV' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ingestSession.close();
+    this.querySession.close();
+    await drainPending();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreUnavailableError('the embedded store is closed');
+  }
+}
+
+/** Appends our own (never user-supplied) settings as a SETTINGS clause. */
+export function withSettings(sql: string, settings?: Record<string, string | number>): string {
+  if (!settings || Object.keys(settings).length === 0) return sql;
+  const clause = Object.entries(settings)
+    .map(([k, v]) => {
+      if (!/^[a-z_][a-z0-9_]*$/i.test(k)) throw new Error(`invalid setting name ${k}`);
+      return `${k} = ${typeof v === 'number' ? v : `'${String(v).replace(/[\\']/g, '\\$&')}'`}`;
+    })
+    .join(', ');
+  return `${sql.replace(/;\s*$/, '')}\nSETTINGS ${clause}`;
+}

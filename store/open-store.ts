@@ -1,0 +1,18 @@
+/** Opens the store the configuration names: a ClickHouse server when a URL is set, embedded chDB otherwise. */
+import type { Config } from '../schemas/config.js';
+import { ChdbStore } from './chdb-store.js';
+import { openServerStore } from './server-store.js';
+import type { Store } from './store.js';
+
+export async function openStore(config: Pick<Config, 'data' | 'clickhouse' | 'ttlDays'>): Promise<Store> {
+  if (config.clickhouse) {
+    return openServerStore({
+      url: config.clickhouse.url,
+      username: config.clickhouse.username,
+      password: config.clickhouse.password,
+      database: config.clickhouse.database,
+      ttlDays: config.ttlDays,
+    });
+  }
+  return ChdbStore.open(config.data, { ttlDays: config.ttlDays });
+}

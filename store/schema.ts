@@ -1,0 +1,177 @@
+/**
+ * The schema, as versioned migrations. Every statement is idempotent (IF NOT EXISTS), so a crash between a
+ * statement and its bookkeeping row is harmless; the version table says what ran.
+ *
+ * access_log is ordered for the report queries: by upstream cluster (PassthroughCluster, BlackHoleCluster,
+ * outbound|…), then destination host, then time. Strings that repeat (clusters, flags, namespaces) are
+ * LowCardinality; free text gets ZSTD. Unset strings are stored as '' and unset numbers as NULL, because
+ * for numbers `-` and 0 differ (response code 0 means no response was sent).
+ */
+
+export interface SchemaOptions {
+  /** Drop rows older than this many days (TTL); undefined keeps everything. */
+  ttlDays?: number;
+}
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: (opts: SchemaOptions) => string[];
+}
+
+/** The columns the ingest path writes, in the order rows are encoded (store/row-encoder.ts). */
+export const ACCESS_LOG_INSERT_COLUMNS = [
+  'start_time',
+  'method',
+  'path',
+  'protocol',
+  'response_code',
+  'response_flags',
+  'response_code_details',
+  'connection_termination_details',
+  'upstream_transport_failure_reason',
+  'bytes_received',
+  'bytes_sent',
+  'duration',
+  'upstream_service_time',
+  'x_forwarded_for',
+  'user_agent',
+  'request_id',
+  'authority',
+  'upstream_host',
+  'upstream_cluster',
+  'upstream_local_address',
+  'downstream_local_address',
+  'downstream_remote_address',
+  'requested_server_name',
+  'route_name',
+  'format',
+  'source',
+  'k8s_namespace',
+  'k8s_pod',
+  'k8s_container',
+  'k8s_workload',
+  'k8s_node',
+  'extra',
+  'raw',
+] as const;
+
+export const DEAD_LETTER_INSERT_COLUMNS = [
+  'source',
+  'origin',
+  'reason',
+  'offset',
+  'raw',
+  'k8s_namespace',
+  'k8s_pod',
+  'kafka_topic',
+  'kafka_partition',
+  'kafka_offset',
+] as const;
+
+/** host:port or [v6]:port to host. */
+const withoutPort = (col: string) => `replaceRegexpOne(${col}, ':[0-9]+$', '')`;
+const portOf = (col: string) => `toUInt16OrZero(extract(${col}, ':([0-9]+)$'))`;
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'access_log and dead_letters',
+    statements: (opts) => [
+      `CREATE TABLE IF NOT EXISTS access_log (
+  start_time DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+  ingest_time DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta, ZSTD(1)),
+  method LowCardinality(String),
+  path String CODEC(ZSTD(3)),
+  protocol LowCardinality(String),
+  response_code Nullable(UInt16),
+  response_flags LowCardinality(String),
+  response_code_details LowCardinality(String),
+  connection_termination_details LowCardinality(String),
+  upstream_transport_failure_reason LowCardinality(String),
+  bytes_received Nullable(UInt64),
+  bytes_sent Nullable(UInt64),
+  duration Nullable(UInt32),
+  upstream_service_time Nullable(UInt32),
+  x_forwarded_for String CODEC(ZSTD(1)),
+  user_agent String CODEC(ZSTD(3)),
+  request_id String CODEC(ZSTD(1)),
+  authority LowCardinality(String),
+  upstream_host String CODEC(ZSTD(1)),
+  upstream_cluster LowCardinality(String),
+  upstream_local_address String CODEC(ZSTD(1)),
+  downstream_local_address String CODEC(ZSTD(1)),
+  downstream_remote_address String CODEC(ZSTD(1)),
+  requested_server_name LowCardinality(String),
+  route_name LowCardinality(String),
+  format LowCardinality(String),
+  source LowCardinality(String),
+  k8s_namespace LowCardinality(String),
+  k8s_pod LowCardinality(String),
+  k8s_container LowCardinality(String),
+  k8s_workload LowCardinality(String),
+  k8s_node LowCardinality(String),
+  extra String CODEC(ZSTD(3)),
+  raw String CODEC(ZSTD(3)),
+  response_flags_list Array(LowCardinality(String)) MATERIALIZED if(response_flags = '', [], splitByChar(',', response_flags)),
+  dst_ip String MATERIALIZED ${withoutPort('downstream_local_address')},
+  dst_port UInt16 MATERIALIZED if(downstream_local_address != '', ${portOf('downstream_local_address')}, ${portOf('upstream_host')}),
+  dst_host LowCardinality(String) MATERIALIZED lower(multiIf(
+    requested_server_name != '', requested_server_name,
+    authority != '', ${withoutPort('authority')},
+    downstream_local_address != '', ${withoutPort('downstream_local_address')},
+    ${withoutPort('upstream_host')}))
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(start_time)
+ORDER BY (upstream_cluster, dst_host, start_time)
+${opts.ttlDays ? `TTL toDateTime(start_time) + INTERVAL ${Math.floor(opts.ttlDays)} DAY` : ''}
+SETTINGS non_replicated_deduplication_window = 10000`,
+      `CREATE TABLE IF NOT EXISTS dead_letters (
+  time DateTime64(3, 'UTC') DEFAULT now64(3),
+  source LowCardinality(String),
+  origin String,
+  reason String,
+  offset UInt32,
+  raw String CODEC(ZSTD(3)),
+  k8s_namespace LowCardinality(String),
+  k8s_pod LowCardinality(String),
+  kafka_topic LowCardinality(String),
+  kafka_partition Int32,
+  kafka_offset Int64
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(time)
+ORDER BY (source, time)
+${opts.ttlDays ? `TTL toDateTime(time) + INTERVAL ${Math.floor(opts.ttlDays)} DAY` : ''}
+SETTINGS non_replicated_deduplication_window = 10000`,
+    ],
+  },
+];
+
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version UInt32,
+  name String,
+  applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = MergeTree ORDER BY version`;
+
+/** The oldest server that has everything the DDL and SQL use (DateTime64, Map, codecs, dedup tokens). */
+export const MIN_SERVER_VERSION = [23, 8] as const;
+
+/** Runs the migrations not yet recorded; `run` executes one statement, `applied` reads the versions. */
+export async function applyMigrations(
+  run: (sql: string) => Promise<void>,
+  applied: () => Promise<number[]>,
+  opts: SchemaOptions,
+): Promise<number[]> {
+  await run(MIGRATIONS_TABLE);
+  const done = new Set(await applied());
+  const ran: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    for (const sql of m.statements(opts)) await run(sql);
+    await run(`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, '${m.name.replace(/'/g, '')}')`);
+    ran.push(m.version);
+  }
+  return ran;
+}
