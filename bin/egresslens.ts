@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { SERVE_OPTIONS, STORE_OPTIONS, configFromFlags } from './config-flags.js';
 import { ingestUsage, runIngest } from './commands/ingest.js';
 import { parseUsage, runParse } from './commands/parse.js';
+import { reportUsage, runReport } from './commands/report.js';
 import { runServe, serveUsage } from './commands/serve.js';
 import { UsageError } from './usage-error.js';
 
@@ -12,6 +13,7 @@ const USAGE = `usage: egresslens <command> [options]
 commands:
   serve     run ingest (Fluent Bit HTTP, Kafka) and the API; embedded store by default
   ingest    load access-log files or stdin into the store
+  report    service-entries | blocked | timeouts | hosts, once (YAML, JSON or a table)
   parse     parse access-log lines to JSON records (stdout)
 
 Run "egresslens <command> --help" for a command's options.`;
@@ -39,6 +41,35 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: STORE_OPTIONS });
       if (values.help) return help(ingestUsage);
       return runIngest(configFromFlags(values), positionals);
+    }
+    case 'report': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          ...STORE_OPTIONS,
+          since: { type: 'string' },
+          until: { type: 'string' },
+          namespace: { type: 'string', short: 'n' },
+          registry: { type: 'string', multiple: true },
+          'api-version': { type: 'string' },
+          server: { type: 'string' },
+          'auth-token': { type: 'string' },
+        },
+      });
+      if (values.help) return help(reportUsage);
+      if (positionals.length !== 1) throw new UsageError('report takes one report name');
+      const { format, ...storeFlags } = values;
+      return runReport(configFromFlags({ ...storeFlags, registry: values.registry }), {
+        kind: positionals[0],
+        since: values.since,
+        until: values.until,
+        namespace: values.namespace,
+        format,
+        apiVersion: values['api-version'],
+        server: values.server,
+        authToken: values['auth-token'],
+      });
     }
     case undefined:
     case '-h':

@@ -73,7 +73,8 @@ export function recordFromObject(obj: Record<string, unknown>, raw: string): Acc
       if (name === 'upstream_cluster' && text?.endsWith(';')) text = text.slice(0, -1);
       target[name] = text;
     } else {
-      (record.extra ??= {})[key] = value;
+      // defineProperty, not assignment: a `__proto__` key in the log must stay data, not become a prototype.
+      Object.defineProperty((record.extra ??= {}), key, { value, enumerable: true, writable: true, configurable: true });
       continue;
     }
     if (EVIDENCE.includes(name)) evidence++;

@@ -8,7 +8,14 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Session, drainPending } from 'chdb';
 import { type SchemaOptions, applyMigrations } from './schema.js';
-import { type InsertRequest, type QueryOptions, type Store, StoreUnavailableError } from './store.js';
+import {
+  DEFAULT_READONLY_LIMITS,
+  type InsertRequest,
+  type QueryOptions,
+  type ReadOnlyLimits,
+  type Store,
+  StoreUnavailableError,
+} from './store.js';
 
 /** Another process holds the data directory. */
 export class StoreLockedError extends Error {
@@ -23,6 +30,8 @@ export class ChdbStore implements Store {
     readonly dir: string,
     private readonly ingestSession: Session,
     private readonly querySession: Session,
+    /** Opened with readonly=1 and limits as connection arguments, so user SQL cannot lift them. */
+    private readonly readOnlySession: Session,
     private readonly schema: SchemaOptions,
   ) {}
 
@@ -42,7 +51,17 @@ export class ChdbStore implements Store {
       throw err;
     }
     const query = new Session(path);
-    return new ChdbStore(path, ingest, query, schema);
+    const limits = DEFAULT_READONLY_LIMITS;
+    const readOnly = new Session(path, {
+      connectionArgs: [
+        '--readonly=1',
+        `--max_result_rows=${limits.maxRows}`,
+        '--result_overflow_mode=throw',
+        `--max_execution_time=${limits.maxSeconds}`,
+        `--max_memory_usage=${limits.maxMemoryBytes}`,
+      ],
+    });
+    return new ChdbStore(path, ingest, query, readOnly, schema);
   }
 
   async migrate(): Promise<void> {
@@ -71,12 +90,14 @@ export class ChdbStore implements Store {
     const result = opts.params
       ? await this.querySession.queryBindAsync(text, opts.params, { format: 'JSONEachRow' })
       : await this.querySession.queryAsync(text, { format: 'JSONEachRow' });
-    const body = result.text();
-    if (!body) return [];
-    return body
-      .split('\n')
-      .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l) as T);
+    return parseRows(result.text()) as T[];
+  }
+
+  /** The limits are fixed when the store opens (DEFAULT_READONLY_LIMITS); chDB takes them per connection. */
+  async queryReadOnly(sql: string, _limits: ReadOnlyLimits): Promise<Record<string, unknown>[]> {
+    this.assertOpen();
+    const result = await this.readOnlySession.queryAsync(sql, { format: 'JSONEachRow' });
+    return parseRows(result.text());
   }
 
   async command(sql: string): Promise<void> {
@@ -99,6 +120,7 @@ export class ChdbStore implements Store {
     this.closed = true;
     this.ingestSession.close();
     this.querySession.close();
+    this.readOnlySession.close();
     await drainPending();
   }
 
@@ -117,4 +139,12 @@ export function withSettings(sql: string, settings?: Record<string, string | num
     })
     .join(', ');
   return `${sql.replace(/;\s*$/, '')}\nSETTINGS ${clause}`;
+}
+
+function parseRows(body: string): Record<string, unknown>[] {
+  if (!body) return [];
+  return body
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

@@ -147,6 +147,26 @@ ${opts.ttlDays ? `TTL toDateTime(time) + INTERVAL ${Math.floor(opts.ttlDays)} DA
 SETTINGS non_replicated_deduplication_window = 10000`,
     ],
   },
+  {
+    version: 2,
+    name: 'report_runs',
+    statements: () => [
+      `CREATE TABLE IF NOT EXISTS report_runs (
+  run_time DateTime64(3, 'UTC'),
+  schedule LowCardinality(String),
+  window_start DateTime64(3, 'UTC'),
+  window_end DateTime64(3, 'UTC'),
+  suggested_hosts Array(String),
+  new_hosts Array(String),
+  blocked UInt64,
+  timeouts UInt64,
+  outputs Array(String),
+  webhook_status String
+)
+ENGINE = MergeTree
+ORDER BY (schedule, run_time)`,
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -26,6 +26,14 @@ export interface QueryOptions {
   settings?: Record<string, string | number>;
 }
 
+export interface ReadOnlyLimits {
+  maxRows: number;
+  maxSeconds: number;
+  maxMemoryBytes: number;
+}
+
+export const DEFAULT_READONLY_LIMITS: ReadOnlyLimits = { maxRows: 10_000, maxSeconds: 10, maxMemoryBytes: 1 << 30 };
+
 export interface Store {
   readonly kind: 'embedded' | 'server';
   /** Creates or upgrades the schema; safe to run at every start. */
@@ -33,6 +41,11 @@ export interface Store {
   insert(req: InsertRequest): Promise<void>;
   /** A SELECT returning rows as objects (JSONEachRow). */
   query<T = Record<string, unknown>>(sql: string, opts?: QueryOptions): Promise<T[]>;
+  /**
+   * User SQL, run where the engine itself refuses anything but reads (ClickHouse `readonly=1`, which also
+   * forbids changing settings and table functions such as file() or url()), within row/time/memory limits.
+   */
+  queryReadOnly(sql: string, limits: ReadOnlyLimits): Promise<Record<string, unknown>[]>;
   /** DDL or other statements without a result. */
   command(sql: string): Promise<void>;
   /** True when the store answers a trivial query now. */

@@ -4,6 +4,9 @@ import { buildServer } from '../../api/server.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
 import { openStore } from '../../store/open-store.js';
+import { startSchedules } from '../../reports/scheduler.js';
+import { registryLoader } from '../../reports/registry-loader.js';
+import { advertiseServer } from '../server-advert.js';
 
 export const serveUsage = `usage: egresslens serve [options]
 
@@ -29,8 +32,12 @@ export async function runServe(config: Config): Promise<number> {
     { ...config.ingest, format: config.format, storeRaw: config.storeRaw, retryBaseMs: 200, retryMaxMs: 5000 },
     log.child({ component: 'ingest' }),
   );
-  const app = await buildServer({ config, store, pipeline, log });
+  const registry = registryLoader(config.registry);
+  await registry(); // a broken registry file fails the start, with the file named, not the first report
+  const { app } = await buildServer({ config, store, pipeline, log, registry });
   const address = await app.listen({ host: config.host, port: config.port });
+  const advert = store.kind === 'embedded' ? advertiseServer(config.data, address, config.authToken !== undefined) : undefined;
+  const scheduler = startSchedules(config.schedules, { store, registry, log: log.child({ component: 'schedule' }) });
   log.info({ address, store: store.kind, data: store.kind === 'embedded' ? config.data : config.clickhouse?.url }, 'egresslens is serving');
 
   await new Promise<void>((resolve) => {
@@ -41,9 +48,11 @@ export async function runServe(config: Config): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  scheduler.stop();
   await app.close();
   await pipeline.close();
   await store.close();
+  advert?.remove();
   log.info({ stats: pipeline.stats }, 'stopped');
   return 0;
 }

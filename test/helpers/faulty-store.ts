@@ -1,5 +1,5 @@
 /** A real store with faults injected in front of it: stalls, outages, and inserts whose reply is lost. */
-import type { InsertRequest, QueryOptions, Store } from '../../store/store.js';
+import type { InsertRequest, QueryOptions, ReadOnlyLimits, Store } from '../../store/store.js';
 import { StoreUnavailableError } from '../../store/store.js';
 
 export class FaultyStore implements Store {
@@ -45,6 +45,9 @@ export class FaultyStore implements Store {
   }
   query<T>(sql: string, opts?: QueryOptions): Promise<T[]> {
     return this.inner.query<T>(sql, opts);
+  }
+  queryReadOnly(sql: string, limits: ReadOnlyLimits): Promise<Record<string, unknown>[]> {
+    return this.inner.queryReadOnly(sql, limits);
   }
   command(sql: string): Promise<void> {
     return this.inner.command(sql);

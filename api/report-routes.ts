@@ -1,0 +1,61 @@
+/** Report routes: validated by zod, computed by reports/render-report.ts, timed into /metrics. */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { RegistryEntry } from '../reports/registry.js';
+import { type ReportKind, type ReportRequest, renderReport } from '../reports/render-report.js';
+import { WindowError } from '../reports/window.js';
+import { FormatQuerySchema, ServiceEntryQuerySchema, jsonSchemaOf } from '../schemas/api.js';
+import type { Store } from '../store/store.js';
+import type { Metrics } from './metrics.js';
+
+export interface ReportRouteOptions {
+  store: Store;
+  metrics: Metrics;
+  /** The configured registry, reloaded by the caller when it changes; null when none is configured. */
+  registry: () => Promise<RegistryEntry[] | null>;
+}
+
+export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOptions): Promise<void> {
+  const run = async (kind: ReportKind, req: ReportRequest, reply: FastifyReply) => {
+    try {
+      const rendered = await opts.metrics.time(kind, () => renderReport(opts.store, req));
+      return reply.type(rendered.contentType).send(rendered.text);
+    } catch (err) {
+      if (err instanceof WindowError) return reply.code(400).send({ error: err.message });
+      throw err;
+    }
+  };
+  const invalid = (reply: FastifyReply, error: z.ZodError) =>
+    reply.code(400).send({ error: error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
+
+  app.get(
+    '/v1/reports/service-entries',
+    { schema: { description: 'Suggested ServiceEntries for PassthroughCluster traffic, diffed against the registry.', querystring: jsonSchemaOf(ServiceEntryQuerySchema) } },
+    async (req, reply) => {
+      const q = ServiceEntryQuerySchema.safeParse(req.query);
+      if (!q.success) return invalid(reply, q.error);
+      const registry = q.data.diff === 'on' ? await opts.registry() : null;
+      return run('service-entries', { ...q.data, kind: 'service-entries', registry }, reply);
+    },
+  );
+  for (const kind of ['blocked', 'timeouts'] as const) {
+    app.get(
+      `/v1/reports/${kind}`,
+      { schema: { description: kind === 'blocked' ? 'What REGISTRY_ONLY denied, by destination and source.' : 'Route and idle timeouts by destination and route.', querystring: jsonSchemaOf(FormatQuerySchema) } },
+      async (req, reply) => {
+        const q = FormatQuerySchema.safeParse(req.query);
+        if (!q.success) return invalid(reply, q.error);
+        return run(kind, { ...q.data, kind, registry: null }, reply);
+      },
+    );
+  }
+  app.get(
+    '/v1/hosts',
+    { schema: { description: 'Every external destination with its status: allowed, passthrough or blocked.', querystring: jsonSchemaOf(FormatQuerySchema) } },
+    async (req, reply) => {
+      const q = FormatQuerySchema.safeParse(req.query);
+      if (!q.success) return invalid(reply, q.error);
+      return run('hosts', { ...q.data, kind: 'hosts', registry: null }, reply);
+    },
+  );
+}

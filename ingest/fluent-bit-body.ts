@@ -1,0 +1,143 @@
+/**
+ * Request bodies from Fluent Bit's `http` output (formats json, json_lines, json_stream, msgpack; gzip or not),
+ * plus plain text access-log lines, to entries for the parser: a raw line, or an access-log object Fluent Bit
+ * already parsed, with the pod it came from and Fluent Bit's timestamp.
+ *
+ *   const entries = decodeBody(req.body, { contentType, contentEncoding, limits });
+ *   for (const e of entries) {
+ *     const r = e.line !== undefined ? parser.parse(e.line) : recordFromObject(e.object!, JSON.stringify(e.object));
+ *   }
+ *
+ * Every refusal is a BodyError carrying the HTTP status: 400 malformed, 413 over a limit, 415 unsupported
+ * type or encoding. Limits are checked before values are built wherever the format allows it.
+ */
+import { BodyError } from './body-error.js';
+import { decodeContentEncoding } from './decode-content-encoding.js';
+import { decodeFluentMsgpack } from './fluent-msgpack.js';
+import { decodeJsonRecords } from './json-records.js';
+import { EMPTY_META } from './kubernetes-meta.js';
+import { entryFromRecord, stripLineEnd } from './record-entry.js';
+
+export { BodyError } from './body-error.js';
+export { metaFromKubernetes, workloadFromPodName } from './kubernetes-meta.js';
+
+/** Where a record came from, from the kubernetes filter's metadata; '' when unknown. */
+export interface SourceMeta {
+  namespace: string;
+  pod: string;
+  container: string;
+  /** Label `app.kubernetes.io/name`, `app`, `service.istio.io/canonical-name` or `k8s-app`, else the owner, else the pod name without its generated suffixes. */
+  workload: string;
+  node: string;
+}
+
+export interface DecodedEntry {
+  /** The raw access-log line (Envoy TEXT, or Envoy JSON text) when the record carries one in `log` or `message` (trailing \n / \r\n removed). */
+  line?: string;
+  /** An access-log object Fluent Bit already parsed (its envoy/istio-envoy-proxy regex parser keys, or an Envoy JSON log merged into the record by the kubernetes filter's merge_log, top-level or under a merge key), when there is no raw line. */
+  object?: Record<string, unknown>;
+  meta: SourceMeta;
+  /** Fluent Bit's record timestamp in epoch ms, when present (date key for JSON formats, event time for msgpack). */
+  timeMs?: number;
+}
+
+export type BodyFormat = 'json' | 'json_lines' | 'json_stream' | 'msgpack' | 'lines';
+
+export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'json_lines', 'json_stream', 'msgpack', 'lines'];
+
+export interface BodyLimits {
+  /** Body size after Content-Encoding is undone (also applies to unencoded bodies); over it → 413. */
+  maxDecodedBytes: number;
+  /** Records (or lines) per body; over it → 413. */
+  maxRecords: number;
+  /** Map keys at any depth plus array elements in one record; over it → 400. */
+  maxKeysPerRecord: number;
+  /** Nesting of objects/arrays in one record; over it → 400. Default 64. */
+  maxDepth?: number;
+}
+
+export const DEFAULT_MAX_DEPTH = 64;
+
+const CONTENT_TYPES: Readonly<Record<string, BodyFormat>> = {
+  'application/json': 'json',
+  'application/x-ndjson': 'json_lines',
+  'application/jsonlines': 'json_lines',
+  'application/json-lines': 'json_lines',
+  'application/msgpack': 'msgpack',
+  'application/x-msgpack': 'msgpack',
+  'text/plain': 'lines',
+};
+
+/**
+ * The body format for a Content-Type (parameters such as `; charset=utf-8` ignored), or `override` when given
+ * (one of BODY_FORMATS). `application/json` covers both Fluent Bit's json (an array) and json_stream
+ * (concatenated objects): decodeBody tells them apart by the first byte. Unknown types → BodyError 415.
+ */
+export function formatFromContentType(contentType: string | undefined, override?: string): BodyFormat {
+  if (override !== undefined && override !== '') {
+    if ((BODY_FORMATS as readonly string[]).includes(override)) return override as BodyFormat;
+    throw new BodyError(
+      415,
+      `unknown body format ${JSON.stringify(override)}: accepted formats are ${BODY_FORMATS.join(', ')}`,
+    );
+  }
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  const format = Object.hasOwn(CONTENT_TYPES, type) ? CONTENT_TYPES[type] : undefined;
+  if (format) return format;
+  const accepted = Object.keys(CONTENT_TYPES).join(', ');
+  throw new BodyError(
+    415,
+    type === ''
+      ? `missing Content-Type: accepted types are ${accepted}`
+      : `unsupported Content-Type ${JSON.stringify(type)}: accepted types are ${accepted}`,
+  );
+}
+
+/**
+ * Entries in body order. `format` overrides the Content-Type. For the JSON formats a body whose first
+ * non-blank byte is `[` is an array of records, anything else a sequence of records (json_stream, json_lines).
+ */
+export function decodeBody(
+  body: Buffer,
+  opts: { contentType?: string; contentEncoding?: string; format?: BodyFormat; limits: BodyLimits },
+): DecodedEntry[] {
+  const format = opts.format ?? formatFromContentType(opts.contentType);
+  const { limits } = opts;
+  const data = decodeContentEncoding(body, opts.contentEncoding, limits.maxDecodedBytes);
+  const recordLimits = {
+    maxRecords: limits.maxRecords,
+    maxKeysPerRecord: limits.maxKeysPerRecord,
+    maxDepth: limits.maxDepth ?? DEFAULT_MAX_DEPTH,
+  };
+  switch (format) {
+    case 'lines':
+      return decodeLines(data, limits.maxRecords);
+    case 'msgpack':
+      return decodeFluentMsgpack(data, recordLimits).map((e) => entryFromRecord(e.record, e.timeMs));
+    case 'json':
+    case 'json_lines':
+    case 'json_stream':
+      return decodeJsonRecords(data, recordLimits).map((r) => entryFromRecord(r));
+    default:
+      throw new BodyError(
+        415,
+        `unknown body format ${JSON.stringify(format)}: accepted formats are ${BODY_FORMATS.join(', ')}`,
+      );
+  }
+}
+
+/** Plain text: one entry per non-empty line, `\r` before `\n` dropped; invalid UTF-8 becomes U+FFFD. */
+function decodeLines(data: Buffer, maxRecords: number): DecodedEntry[] {
+  const entries: DecodedEntry[] = [];
+  let start = 0;
+  while (start < data.length) {
+    let nl = data.indexOf(10, start);
+    if (nl < 0) nl = data.length;
+    const line = stripLineEnd(data.toString('utf8', start, nl));
+    start = nl + 1;
+    if (line === '') continue;
+    if (entries.length >= maxRecords) throw new BodyError(413, `body has more than ${maxRecords} lines`);
+    entries.push({ line, meta: { ...EMPTY_META } });
+  }
+  return entries;
+}

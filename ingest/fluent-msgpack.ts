@@ -1,0 +1,185 @@
+/**
+ * Fluent Bit's msgpack: events back to back, each `[timestamp, record]` (legacy/forward) or
+ * `[[timestamp, metadata], record]` (Fluent Bit 2.1+), the timestamp an integer, a float or the EventTime
+ * extension (type 0: big-endian uint32 seconds, uint32 nanoseconds). A bare record map (kafka output
+ * `format msgpack`, timestamp inside the record) is accepted too. Group markers (timestamp seconds -1 / -2,
+ * OpenTelemetry groups) are skipped.
+ *
+ * Binary map keys and binary values are decoded as UTF-8 text (invalid sequences become U+FFFD).
+ */
+import { DecodeError, decodeMulti, ExtData, ExtensionCodec } from '@msgpack/msgpack';
+import { BodyError } from './body-error.js';
+
+export interface FluentEvent {
+  /** Event time in epoch ms; absent for bare record maps. */
+  timeMs?: number;
+  record: unknown;
+}
+
+export interface MsgpackLimits {
+  maxRecords: number;
+  /** Map keys at any depth plus array elements inside one record. */
+  maxKeysPerRecord: number;
+  /** Deepest nesting of maps and arrays inside one record. */
+  maxDepth: number;
+}
+
+/** Fluent Bit's EventTime, as decoded from extension type 0. */
+export class EventTime {
+  constructor(
+    /** Unsigned 32-bit; group markers are -1 and -2 written as uint32 (0xffffffff, 0xfffffffe). */
+    readonly seconds: number,
+    readonly nanoseconds: number,
+  ) {}
+
+  get isGroupMarker(): boolean {
+    const s = this.seconds >>> 0;
+    return s === 0xffffffff || s === 0xfffffffe;
+  }
+
+  toMs(): number {
+    return this.seconds * 1000 + Math.floor(this.nanoseconds / 1e6);
+  }
+}
+
+export const EVENT_TIME_EXT_TYPE = 0;
+const GROUP_START = -1;
+const GROUP_END = -2;
+
+const extensionCodec = new ExtensionCodec();
+extensionCodec.register({
+  type: EVENT_TIME_EXT_TYPE,
+  encode: (input) => {
+    if (!(input instanceof EventTime)) return null;
+    const out = new Uint8Array(8);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, input.seconds >>> 0);
+    view.setUint32(4, input.nanoseconds);
+    return out;
+  },
+  decode: (data) => {
+    if (data.byteLength !== 8)
+      throw new DecodeError(`EventTime extension must be 8 bytes, got ${data.byteLength}`);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    return new EventTime(view.getUint32(0), view.getUint32(4));
+  },
+});
+/** Encodes and decodes EventTime (ext type 0). */
+export const fluentExtensionCodec = extensionCodec;
+
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+function mapKey(key: unknown): string | number {
+  if (typeof key === 'string' || typeof key === 'number') return key;
+  if (key instanceof Uint8Array) {
+    const text = utf8.decode(key);
+    // The library refuses `__proto__` only for str keys; the same key as bin would replace the map's prototype.
+    if (text === '__proto__') throw new DecodeError('The key __proto__ is not allowed');
+    return text;
+  }
+  throw new DecodeError(`map keys must be strings, got ${key === null ? 'nil' : typeof key}`);
+}
+
+export function decodeFluentMsgpack(buf: Uint8Array, limits: MsgpackLimits): FluentEvent[] {
+  const events: FluentEvent[] = [];
+  let index = 0;
+  const decoder = decodeMulti(buf, {
+    extensionCodec,
+    mapKeyConverter: mapKey,
+    maxMapLength: limits.maxKeysPerRecord,
+    maxArrayLength: Math.max(2, limits.maxKeysPerRecord),
+  });
+  try {
+    for (const item of decoder) {
+      const event = toEvent(item, index);
+      if (event) {
+        if (events.length >= limits.maxRecords)
+          throw new BodyError(413, `body has more than ${limits.maxRecords} records`);
+        event.record = normalize(event.record, limits, index);
+        events.push(event);
+      }
+      index++;
+    }
+  } catch (err) {
+    if (err instanceof BodyError) throw err;
+    const message = (err as Error).message;
+    if (/^Max length exceeded: (map|array) length/.test(message)) {
+      throw new BodyError(400, `record ${index} has more than ${limits.maxKeysPerRecord} keys`);
+    }
+    if (err instanceof RangeError || err instanceof DecodeError) {
+      throw new BodyError(400, `invalid msgpack in event ${index}: ${message}`);
+    }
+    throw err;
+  }
+  return events;
+}
+
+/** The event's time and record; undefined for group markers. */
+function toEvent(item: unknown, index: number): FluentEvent | undefined {
+  if (Array.isArray(item)) {
+    if (item.length !== 2) throw notAnEvent(index);
+    const head: unknown = item[0];
+    const ts: unknown = Array.isArray(head) ? head[0] : head;
+    if (ts instanceof EventTime) {
+      if (ts.isGroupMarker) return undefined;
+      return { timeMs: ts.toMs(), record: item[1] };
+    }
+    if (typeof ts === 'number' && Number.isFinite(ts)) {
+      if (ts === GROUP_START || ts === GROUP_END) return undefined;
+      return { timeMs: Math.round(ts * 1000), record: item[1] };
+    }
+    throw new BodyError(400, `msgpack event ${index} has no valid timestamp`);
+  }
+  if (item !== null && typeof item === 'object' && Object.getPrototypeOf(item) === Object.prototype) {
+    return { record: item };
+  }
+  throw notAnEvent(index);
+}
+
+function notAnEvent(index: number): BodyError {
+  return new BodyError(
+    400,
+    `msgpack event ${index} is not [timestamp, record], [[timestamp, metadata], record] or a record map`,
+  );
+}
+
+/**
+ * Binary strings to text, EventTime to epoch seconds, Date (ext -1) to ISO text, other extensions to
+ * `{ext, data}` with base64 data; counts keys and depth against the limits. Maps are updated in place.
+ */
+function normalize(value: unknown, limits: MsgpackLimits, index: number): unknown {
+  let keys = 0;
+  const visit = (v: unknown, depth: number): unknown => {
+    if (v === null || typeof v !== 'object') return v;
+    if (v instanceof Uint8Array) return utf8.decode(v);
+    if (v instanceof EventTime) return v.seconds + v.nanoseconds / 1e9;
+    if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+    if (v instanceof ExtData) {
+      const data = v.data instanceof Uint8Array ? v.data : new Uint8Array(0);
+      return {
+        ext: v.type,
+        data: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+      };
+    }
+    if (depth >= limits.maxDepth) {
+      throw new BodyError(400, `record ${index} is nested more than ${limits.maxDepth} levels deep`);
+    }
+    if (Array.isArray(v)) {
+      keys += v.length;
+      if (keys > limits.maxKeysPerRecord) throw tooManyKeys(limits, index);
+      for (let i = 0; i < v.length; i++) v[i] = visit(v[i], depth + 1);
+      return v;
+    }
+    const obj = v as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (++keys > limits.maxKeysPerRecord) throw tooManyKeys(limits, index);
+      obj[key] = visit(obj[key], depth + 1);
+    }
+    return obj;
+  };
+  return visit(value, 0);
+}
+
+function tooManyKeys(limits: MsgpackLimits, index: number): BodyError {
+  return new BodyError(400, `record ${index} has more than ${limits.maxKeysPerRecord} keys`);
+}

@@ -1,0 +1,168 @@
+/**
+ * Scheduled reports (cron, via croner). Each run writes the registry-additions report (YAML) and a short
+ * Markdown summary — new hosts since the last run, blocked, timeouts — to a folder and/or POSTs JSON to a
+ * webhook, and records itself in report_runs. "New" means not suggested by any earlier run of the schedule.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cron } from 'croner';
+import type { Logger } from 'pino';
+import type { Config } from '../schemas/config.js';
+import type { Store } from '../store/store.js';
+import { blockedReport } from './blocked-report.js';
+import type { RegistryEntry } from './registry.js';
+import { serviceEntryReport } from './service-entry-report.js';
+import { toJson, toYaml } from './service-entry-yaml.js';
+import { timeoutReport } from './timeout-report.js';
+import { parseWindow } from './window.js';
+
+type Schedule = Config['schedules'][number];
+
+export interface ScheduleDeps {
+  store: Store;
+  registry: () => Promise<RegistryEntry[] | null>;
+  log?: Logger;
+  fetch?: typeof fetch;
+}
+
+export interface RunRecord {
+  runTime: string;
+  schedule: string;
+  windowStart: string;
+  windowEnd: string;
+  suggestedHosts: string[];
+  newHosts: string[];
+  blocked: number;
+  timeouts: number;
+  outputs: string[];
+  webhookStatus: string;
+}
+
+export function startSchedules(schedules: Schedule[], deps: ScheduleDeps): { stop(): void } {
+  const jobs = schedules.map(
+    (s) =>
+      new Cron(s.cron, { name: s.name, protect: true, catch: (err) => deps.log?.error({ err, schedule: s.name }, 'scheduled report failed') }, async () => {
+        const record = await runSchedule(s, deps);
+        deps.log?.info({ schedule: s.name, newHosts: record.newHosts.length, outputs: record.outputs }, 'scheduled report written');
+      }),
+  );
+  return { stop: () => jobs.forEach((j) => j.stop()) };
+}
+
+export async function runSchedule(s: Schedule, deps: ScheduleDeps, now = Date.now()): Promise<RunRecord> {
+  const window = parseWindow(s.window, undefined, now);
+  const registry = await deps.registry();
+  const apiVersion = 'networking.istio.io/v1' as const;
+  const [entries, blocked, timeouts] = await Promise.all([
+    serviceEntryReport(deps.store, window, { registry, apiVersion }),
+    blockedReport(deps.store, window),
+    timeoutReport(deps.store, window),
+  ]);
+  const suggestedHosts = [...new Set(entries.suggestions.flatMap((x) => x.hosts))].sort();
+  const earlier = await deps.store.query<{ host: string }>(
+    'SELECT DISTINCT arrayJoin(suggested_hosts) AS host FROM report_runs WHERE schedule = {schedule:String}',
+    { params: { schedule: s.name } },
+  );
+  const seenBefore = new Set(earlier.map((r) => r.host));
+  const newHosts = suggestedHosts.filter((h) => !seenBefore.has(h));
+  const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
+  const outputs: string[] = [];
+  const summary = markdownSummary(s, window, newHosts, suggestedHosts, blocked, timeouts);
+  if (s.outputDir) {
+    mkdirSync(s.outputDir, { recursive: true });
+    const yamlPath = join(s.outputDir, `${s.name}-${stamp}.yaml`);
+    const mdPath = join(s.outputDir, `${s.name}-${stamp}.md`);
+    writeFileSync(yamlPath, toYaml(entries.suggestions, { apiVersion }));
+    writeFileSync(mdPath, summary);
+    outputs.push(yamlPath, mdPath);
+  }
+  let webhookStatus = '';
+  if (s.webhook) {
+    const payload = {
+      schedule: s.name,
+      window: entries.window,
+      newHosts,
+      serviceEntries: toJson(entries.suggestions),
+      registry: entries.registry,
+      blocked: { total: blocked.total, destinations: blocked.destinations.slice(0, 100) },
+      timeouts: { total: timeouts.total, entries: timeouts.entries.slice(0, 100) },
+      summary,
+    };
+    try {
+      const res = await (deps.fetch ?? fetch)(s.webhook, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(15_000),
+      });
+      webhookStatus = String(res.status);
+      if (!res.ok) deps.log?.warn({ schedule: s.name, status: res.status }, 'webhook refused the report');
+    } catch (err) {
+      webhookStatus = `error: ${(err as Error).message}`;
+      deps.log?.warn({ err, schedule: s.name }, 'webhook unreachable');
+    }
+  }
+  const record: RunRecord = {
+    runTime: new Date(now).toISOString(),
+    schedule: s.name,
+    windowStart: new Date(window.sinceMs).toISOString(),
+    windowEnd: new Date(window.untilMs).toISOString(),
+    suggestedHosts,
+    newHosts,
+    blocked: blocked.total,
+    timeouts: timeouts.total,
+    outputs,
+    webhookStatus,
+  };
+  await deps.store.insert({
+    table: 'report_runs',
+    format: 'JSONEachRow',
+    body: Buffer.from(
+      `${JSON.stringify({
+        run_time: now,
+        schedule: s.name,
+        window_start: Math.floor(window.sinceMs),
+        window_end: Math.ceil(window.untilMs),
+        suggested_hosts: suggestedHosts,
+        new_hosts: newHosts,
+        blocked: blocked.total,
+        timeouts: timeouts.total,
+        outputs,
+        webhook_status: webhookStatus,
+      })}\n`,
+    ),
+  });
+  return record;
+}
+
+function markdownSummary(
+  s: Schedule,
+  window: { sinceMs: number; untilMs: number },
+  newHosts: string[],
+  suggested: string[],
+  blocked: Awaited<ReturnType<typeof blockedReport>>,
+  timeouts: Awaited<ReturnType<typeof timeoutReport>>,
+): string {
+  const lines = [
+    `# egresslens report: ${s.name}`,
+    '',
+    `Window: ${new Date(window.sinceMs).toISOString()} .. ${new Date(window.untilMs).toISOString()}`,
+    '',
+    `## New external hosts since the last run (${newHosts.length})`,
+    ...(newHosts.length ? newHosts.map((h) => `- ${h}`) : ['- none']),
+    '',
+    `Hosts needing a ServiceEntry in this window: ${suggested.length}.`,
+    '',
+    `## Blocked by REGISTRY_ONLY: ${blocked.total}`,
+    ...blocked.destinations
+      .slice(0, 10)
+      .map((d) => `- ${d.recovered ? `${d.host} (${d.recovered.host}?)` : d.host}:${d.port} ${d.kind}: ${d.count}`),
+    '',
+    `## Timeouts: ${timeouts.total}`,
+    ...timeouts.entries
+      .slice(0, 10)
+      .map((e) => `- ${e.host} (${e.route || '-'}): ${e.timeouts} (${(e.share * 100).toFixed(1)} %), timeout ~${e.inferredTimeoutMs ?? '?'} ms`),
+    '',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,48 @@
+/** Request schemas of the HTTP API. Values reach SQL only as bound parameters; these keep them sane first. */
+import { z } from 'zod';
+
+/** A Kubernetes namespace name (DNS-1123 label). */
+const namespace = z
+  .string()
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name (lowercase letters, digits, dashes)');
+
+const timePoint = z
+  .string()
+  .max(40)
+  .regex(/^(\d+[smhdw]|\d{4}-\d{2}-\d{2}[0-9TZ:.+\- ]*)$/, 'a duration like 24h or 7d, or an ISO time');
+
+export const ReportQuerySchema = z
+  .object({
+    since: timePoint.optional(),
+    until: timePoint.optional(),
+    namespace: namespace.optional(),
+    limit: z.coerce.number().int().min(1).max(100_000).optional(),
+  })
+  .strict();
+
+export const ServiceEntryQuerySchema = ReportQuerySchema.extend({
+  format: z.enum(['yaml', 'json', 'table']).default('yaml'),
+  /** The registry diff is on whenever a registry is configured, unless turned off. */
+  diff: z.enum(['on', 'off']).default('on'),
+  apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
+}).strict();
+
+export const FormatQuerySchema = ReportQuerySchema.extend({
+  format: z.enum(['json', 'table']).default('json'),
+}).strict();
+
+export const SqlQueryBodySchema = z
+  .object({
+    sql: z.string().min(1).max(100_000),
+  })
+  .strict();
+
+export type ReportQuery = z.infer<typeof ReportQuerySchema>;
+
+/** A zod schema as the JSON Schema fastify validates with and @fastify/swagger documents. */
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const out = z.toJSONSchema(schema, { io: 'input', target: 'draft-7' }) as Record<string, unknown>;
+  delete out.$schema;
+  return out;
+}
