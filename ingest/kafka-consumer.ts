@@ -16,7 +16,7 @@
  * tokens, depend on offsets alone.
  */
 import { EventEmitter } from 'node:events';
-import type { Admin, Consumer, EachBatchPayload, Kafka, Offsets } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Offsets } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import { type KafkaSettings, KafkaStartError, checkTopic, createKafka } from './kafka-client.js';
@@ -106,7 +106,6 @@ export class KafkaConsumer extends EventEmitter {
 
   private constructor(
     private readonly opts: KafkaConsumerOptions,
-    private readonly kafka: Kafka,
     private readonly admin: Admin,
     private readonly consumer: Consumer,
   ) {
@@ -138,7 +137,7 @@ export class KafkaConsumer extends EventEmitter {
   /** Checks the brokers and the topic, joins the group and starts consuming. */
   static async start(opts: KafkaConsumerOptions): Promise<KafkaConsumer> {
     const { settings } = opts;
-    const kafka = createKafka(settings, opts.log?.child({ component: 'kafkajs' }));
+    const kafka = createKafka(settings, opts.log);
     const admin = kafka.admin();
     try {
       await checkTopic(admin, settings);
@@ -156,7 +155,7 @@ export class KafkaConsumer extends EventEmitter {
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
       allowAutoTopicCreation: false,
     });
-    const self = new KafkaConsumer(opts, kafka, admin, consumer);
+    const self = new KafkaConsumer(opts, admin, consumer);
     try {
       await self.run();
     } catch (err) {
@@ -236,7 +235,6 @@ export class KafkaConsumer extends EventEmitter {
     await this.consumer.disconnect().catch((err: Error) => this.log?.warn({ err }, 'Kafka: disconnect failed'));
     await this.admin.disconnect().catch(() => {});
     await this.pipeline.close(1000);
-    this.stats.commits = this.committer.commits;
     this.stats.commitFailures = this.committer.failures;
     this.log?.info({ stats: this.stats, pipeline: this.pipeline.stats }, 'Kafka consumer stopped');
   }
@@ -377,10 +375,15 @@ export class KafkaConsumer extends EventEmitter {
         }),
       ]);
       clearTimeout(timer);
-      if (this.pipeline.state === 'ok') return true;
+      if (this.intake() === 'ok') return true;
     }
     this.pause();
     return false;
+  }
+
+  /** Read through a call: the state changes while a batch waits. */
+  private intake(): IngestPipeline['state'] {
+    return this.pipeline.state;
   }
 
   private pause(): void {
@@ -399,6 +402,7 @@ export class KafkaConsumer extends EventEmitter {
       this.log?.info('Kafka: the store takes rows again; resumed consuming');
       this.emit('resume');
     }, this.opts.resumeCheckMs ?? 250);
+    this.resumeTimer.unref();
   }
 
   private stopResumeTimer(): void {

@@ -29,7 +29,9 @@ export function toDocument(s: Suggestion, opts: YamlOptions = {}): Document {
   const resource = structuredClone(s.resource);
   resource.apiVersion = opts.apiVersion ?? resource.apiVersion ?? DEFAULT_API_VERSION;
   validateServiceEntry(resource, resource.apiVersion);
-  const doc = new Document(resource);
+  // YAML 1.1 rules for quoting: kubectl reads YAML 1.1, where unquoted `yes`, `on` or a timestamp would not be a
+  // string (annotation values must be strings); 1.1-safe output reads the same under YAML 1.2.
+  const doc = new Document(resource, { version: '1.1' });
   if (doc.contents)
     doc.contents.commentBefore = headerLines(s)
       .map((l) => ` ${l}`)

@@ -46,7 +46,7 @@ WITH ${HOST_SQL} AS host
 SELECT host, route_name AS route,
   count() AS requests,
   countIf(${TIMED_OUT_SQL}) AS timeouts,
-  groupUniqArrayIf(arrayJoin(response_flags_list), ${TIMED_OUT_SQL}) AS flags,
+  groupUniqArrayArrayIf(response_flags_list, ${TIMED_OUT_SQL}) AS flags,
   quantilesExactIf(0.5, 0.95, 0.99)(duration, ${TIMED_OUT_SQL}) AS timed_out_q,
   quantilesTDigestIf(0.5, 0.95, 0.99)(duration, response_code >= 200 AND response_code < 400) AS ok_q,
   countIf(response_code >= 200 AND response_code < 400) AS ok_count,

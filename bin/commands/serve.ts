@@ -1,6 +1,7 @@
 /** `egresslens serve`: ingest and API on one port, until SIGTERM/SIGINT, then a flush of what was accepted. */
 import pino from 'pino';
 import { buildServer } from '../../api/server.js';
+import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
 import { openStore } from '../../store/open-store.js';
@@ -40,7 +41,30 @@ export async function runServe(config: Config): Promise<number> {
   const scheduler = startSchedules(config.schedules, { store, registry, log: log.child({ component: 'schedule' }) });
   log.info({ address, store: store.kind, data: store.kind === 'embedded' ? config.data : config.clickhouse?.url }, 'egresslens is serving');
 
-  await new Promise<void>((resolve) => {
+  // Kafka: a consumer-group member with its own pipeline into the same store; stopped before the store closes.
+  let kafka: KafkaConsumer | undefined;
+  let kafkaFailed = false;
+  if (config.kafka) {
+    try {
+      kafka = await KafkaConsumer.start({
+        settings: config.kafka,
+        store,
+        log: log.child({ component: 'kafka' }),
+        pipeline: { format: config.format, storeRaw: config.storeRaw },
+        limits: { maxKeysPerRecord: config.ingest.maxKeysPerRecord, maxRecordsPerMessage: config.ingest.maxRecords },
+        onFatal: () => {
+          kafkaFailed = true;
+          process.kill(process.pid, 'SIGTERM');
+        },
+      });
+    } catch (err) {
+      kafkaFailed = true;
+      log.error({ err }, 'the Kafka consumer did not start');
+      process.stderr.write(`egresslens: ${(err as Error).message}\n`);
+    }
+  }
+
+  if (!kafkaFailed) await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'shutting down: no new requests, flushing what was accepted');
       resolve();
@@ -48,11 +72,12 @@ export async function runServe(config: Config): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  await kafka?.stop();
   scheduler.stop();
   await app.close();
   await pipeline.close();
   await store.close();
   advert?.remove();
   log.info({ stats: pipeline.stats }, 'stopped');
-  return 0;
+  return kafkaFailed ? 1 : 0;
 }

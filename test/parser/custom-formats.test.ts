@@ -56,6 +56,14 @@ describe('START_TIME with a custom format', () => {
     expect(ok(epoch.parse('1704067200.000999999 1')).start_time_ms).toBe(Date.UTC(2024, 0, 1));
   });
 
+  it('%START_TIME(%Y-%m-%dT%H:%M:%S.%9f)% truncates nanoseconds to the millisecond', () => {
+    const p = compile('[%START_TIME(%Y-%m-%dT%H:%M:%S.%9f)%] %DURATION%');
+    const base = Date.UTC(2024, 0, 1);
+    expect(ok(p.parse('[2024-01-01T00:00:00.123000000] 1')).start_time_ms).toBe(base + 123);
+    expect(ok(p.parse('[2024-01-01T00:00:00.123999999] 1')).start_time_ms).toBe(base + 123);
+    expect(ok(p.parse('[2024-01-01T00:00:00.999999999] 1')).start_time_ms).toBe(base + 999);
+  });
+
   it('%START_TIME(%s.%3f)% is exact outside 2016-2037 too', () => {
     const p = compile('%START_TIME(%s.%3f)% %DURATION%');
     expect(ok(p.parse('1092878915.722 1')).start_time_ms).toBe(1092878915722);
