@@ -91,7 +91,7 @@ describe('auto picks the generation', () => {
           expect(record.format).toBe(autoName(name));
           expectRecord(record, format, values);
         }),
-        { numRuns: 150 },
+        { numRuns: 100 },
       );
     },
   );

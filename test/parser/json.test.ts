@@ -98,6 +98,18 @@ describe('JSON lines', () => {
     expect(r.extra).toEqual({ 'x-b3-traceid': 'abc', filter_state: { a: { b: 1 } }, attempts: 2 });
   });
 
+  it('a "__proto__" key in the log stays plain data in extra (no prototype change, no pollution)', () => {
+    const line = `{"start_time":"2024-05-06T07:08:09.010Z","response_code":200,"__proto__":{"polluted":true},"constructor":"x"}`;
+    const r = ok(json.parse(line));
+    expect(r.extra).not.toBeNull();
+    const extra = r.extra!;
+    expect(Object.getPrototypeOf(extra)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(extra, '__proto__')?.value).toEqual({ polluted: true });
+    expect(Object.keys(extra)).toEqual(['__proto__', 'constructor']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((extra as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('Istio 1.24.0-1.24.1 trailing ; on upstream_cluster is stripped (istio/istio#54219)', () => {
     const r = ok(json.parse(JSON.stringify({ ...TYPED, upstream_cluster: 'outbound|80||httpbin.org;' })));
     expect(r.upstream_cluster).toBe('outbound|80||httpbin.org');

@@ -131,7 +131,9 @@ describe('parseRegistryText', () => {
   });
 
   it('ignores ServiceEntry kinds of other API groups', () => {
-    expect(parseRegistryText('apiVersion: other.io/v1\nkind: ServiceEntry\nmetadata: {name: a}\n', 'x')).toEqual([]);
+    expect(
+      parseRegistryText('apiVersion: other.io/v1\nkind: ServiceEntry\nmetadata: {name: a}\n', 'x'),
+    ).toEqual([]);
   });
 
   it('rejects a bad port number with its position', () => {

@@ -3,9 +3,9 @@ import { ServiceEntry as ServiceEntryV1beta1 } from '@kubernetes-models/istio/ne
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { diffAgainstRegistry } from '../../reports/registry-diff.js';
-import { suggestServiceEntries } from '../../reports/suggest-service-entries.js';
 import { ServiceEntryValidationError, validateServiceEntry } from '../../reports/service-entry-validate.js';
 import { toJson, toTable, toYaml } from '../../reports/service-entry-yaml.js';
+import { suggestServiceEntries } from '../../reports/suggest-service-entries.js';
 import type { ServiceEntryApiVersion, Suggestion } from '../../reports/suggestion.js';
 import { grpc, http, tcp, tls } from './traffic.js';
 
@@ -24,51 +24,58 @@ const MODELS = {
   'networking.istio.io/v1beta1': ServiceEntryV1beta1,
 } as const;
 
-describe.each(['networking.istio.io/v1', 'networking.istio.io/v1beta1'] as const)('toYaml %s', (apiVersion) => {
-  const suggestions = suggestServiceEntries(traffic, { namespace: 'istio-egress' });
-  const text = toYaml(suggestions, { apiVersion });
-  const docs = parseAllDocuments(text);
+describe.each(['networking.istio.io/v1', 'networking.istio.io/v1beta1'] as const)(
+  'toYaml %s',
+  (apiVersion) => {
+    const suggestions = suggestServiceEntries(traffic, { namespace: 'istio-egress' });
+    const text = toYaml(suggestions, { apiVersion });
+    const docs = parseAllDocuments(text);
 
-  it('writes one --- separated document per suggestion', () => {
-    expect(Array.isArray(docs)).toBe(true);
-    expect(docs).toHaveLength(suggestions.length);
-    expect(text.split('\n').filter((l) => l === '---')).toHaveLength(suggestions.length);
-    for (const d of docs) expect(d.errors).toEqual([]);
-  });
-
-  it('every document re-parses into a valid ServiceEntry of that apiVersion', () => {
-    const Model = MODELS[apiVersion as ServiceEntryApiVersion];
-    docs.forEach((d, i) => {
-      const obj = d.toJS() as Record<string, unknown>;
-      expect(obj['apiVersion']).toBe(apiVersion);
-      expect(obj['kind']).toBe('ServiceEntry');
-      const parsed = new Model(obj as ConstructorParameters<typeof Model>[0]);
-      expect(() => parsed.validate()).not.toThrow();
-      expect(obj['spec']).toEqual(suggestions[i]!.resource.spec);
-      expect(obj['metadata']).toEqual(suggestions[i]!.resource.metadata);
+    it('writes one --- separated document per suggestion', () => {
+      expect(Array.isArray(docs)).toBe(true);
+      expect(docs).toHaveLength(suggestions.length);
+      expect(text.split('\n').filter((l) => l === '---')).toHaveLength(suggestions.length);
+      for (const d of docs) expect(d.errors).toEqual([]);
     });
-  });
 
-  it('puts evidence and warnings in a header comment per document', () => {
-    docs.forEach((d, i) => {
-      const s = suggestions[i]!;
-      const comment = (d.contents?.commentBefore ?? '') + (d.commentBefore ?? '');
-      expect(comment).toContain(`ServiceEntry ${s.name}`);
-      expect(comment).toContain(`requests: ${s.evidence.requests}`);
-      expect(comment).toContain(`source namespaces: ${s.evidence.namespaces.join(', ')}`);
-      expect(comment.match(/WARNING:/g)?.length ?? 0).toBe(s.warnings.length);
+    it('every document re-parses into a valid ServiceEntry of that apiVersion', () => {
+      const Model = MODELS[apiVersion as ServiceEntryApiVersion];
+      docs.forEach((d, i) => {
+        const obj = d.toJS() as Record<string, unknown>;
+        expect(obj['apiVersion']).toBe(apiVersion);
+        expect(obj['kind']).toBe('ServiceEntry');
+        const parsed = new Model(obj as ConstructorParameters<typeof Model>[0]);
+        expect(() => parsed.validate()).not.toThrow();
+        expect(obj['spec']).toEqual(suggestions[i]!.resource.spec);
+        expect(obj['metadata']).toEqual(suggestions[i]!.resource.metadata);
+      });
     });
-    expect(text).not.toContain('s3cret');
-    expect(text).toContain('example paths: /headers');
-  });
 
-  it('IP-only entries carry the warning as a comment, including on addresses', () => {
-    const i = suggestions.findIndex((s) => s.kind === 'ip' && s.evidence.observedHosts[0] === '93.184.215.14');
-    const doc = text.split('---\n')[i + 1]!;
-    expect(doc).toMatch(/# WARNING: IP-only destination 93\.184\.215\.14/);
-    expect(doc).toMatch(/# IP-only: breaks when this IP changes; a hostname \(resolution DNS\) is better\.\n\s+addresses:/);
-  });
-});
+    it('puts evidence and warnings in a header comment per document', () => {
+      docs.forEach((d, i) => {
+        const s = suggestions[i]!;
+        const comment = (d.contents?.commentBefore ?? '') + (d.commentBefore ?? '');
+        expect(comment).toContain(`ServiceEntry ${s.name}`);
+        expect(comment).toContain(`requests: ${s.evidence.requests}`);
+        expect(comment).toContain(`source namespaces: ${s.evidence.namespaces.join(', ')}`);
+        expect(comment.match(/WARNING:/g)?.length ?? 0).toBe(s.warnings.length);
+      });
+      expect(text).not.toContain('s3cret');
+      expect(text).toContain('example paths: /headers');
+    });
+
+    it('IP-only entries carry the warning as a comment, including on addresses', () => {
+      const i = suggestions.findIndex(
+        (s) => s.kind === 'ip' && s.evidence.observedHosts[0] === '93.184.215.14',
+      );
+      const doc = text.split('---\n')[i + 1]!;
+      expect(doc).toMatch(/# WARNING: IP-only destination 93\.184\.215\.14/);
+      expect(doc).toMatch(
+        /# IP-only: breaks when this IP changes; a hostname \(resolution DNS\) is better\.\n\s+addresses:/,
+      );
+    });
+  },
+);
 
 describe('toYaml safety', () => {
   it('client-controlled text cannot escape a comment', () => {
@@ -97,7 +104,11 @@ describe('toYaml safety', () => {
   it('validateServiceEntry also checks STATIC endpoints, duplicate ports and names', () => {
     const base = {
       metadata: { name: 'x' },
-      spec: { hosts: ['x.test'], ports: [{ number: 1, name: 'tcp-1', protocol: 'TCP' }], resolution: 'STATIC' },
+      spec: {
+        hosts: ['x.test'],
+        ports: [{ number: 1, name: 'tcp-1', protocol: 'TCP' }],
+        resolution: 'STATIC',
+      },
     };
     expect(() => validateServiceEntry(base, 'networking.istio.io/v1')).toThrow(/STATIC needs endpoints/);
     const dup = structuredClone(base) as { metadata: { name: string }; spec: Record<string, unknown> };
@@ -118,7 +129,8 @@ describe('toYaml safety', () => {
     expect(text).toContain('egresslens.io/source-namespaces: "yes"');
     expect(text).toContain('egresslens.io/first-seen: "2026-01-10T10:00:00.000Z"');
     const [doc] = parseAllDocuments(text, { version: '1.1' });
-    const annotations = (doc!.toJS() as { metadata: { annotations: Record<string, unknown> } }).metadata.annotations;
+    const annotations = (doc!.toJS() as { metadata: { annotations: Record<string, unknown> } }).metadata
+      .annotations;
     for (const v of Object.values(annotations)) expect(typeof v).toBe('string');
     expect(() => new ServiceEntryV1(doc!.toJS({ maxAliasCount: 0 })).validate()).not.toThrow();
   });
@@ -167,7 +179,9 @@ describe('toTable', () => {
     expect(google).toContain('2026-01-10 10:00Z');
     expect(google).toContain('suggested');
     expect(lines.find((l) => l.startsWith('*.cdn.example.com (5 hosts)'))).toBeDefined();
-    expect(lines.find((l) => l.startsWith('93.184.215.14 (IP only)'))).toMatch(/8883\/TCP.*suggested, 1 warning$/);
+    expect(lines.find((l) => l.startsWith('93.184.215.14 (IP only)'))).toMatch(
+      /8883\/TCP.*suggested, 1 warning$/,
+    );
   });
 
   it('shows registry status when given a diff', () => {

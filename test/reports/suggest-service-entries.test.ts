@@ -83,7 +83,9 @@ describe('protocols per port', () => {
 
   it('two hostname entries declaring the same TCP port warn about each other', () => {
     const list = suggestServiceEntries([tcp('a.db.test', 5432), tcp('b.db.test', 5432)]);
-    expect(byHost(list, 'a.db.test').warnings.join(' ')).toMatch(/also declared without addresses by b\.db\.test/);
+    expect(byHost(list, 'a.db.test').warnings.join(' ')).toMatch(
+      /also declared without addresses by b\.db\.test/,
+    );
     expect(byHost(list, 'b.db.test').warnings.join(' ')).toMatch(/by a\.db\.test/);
   });
 
@@ -184,7 +186,9 @@ describe('wildcards', () => {
   });
 
   it('the threshold is an option', () => {
-    expect(suggestServiceEntries(siblings(3), { wildcardMinSiblings: 3 }).map((s) => s.kind)).toEqual(['wildcard']);
+    expect(suggestServiceEntries(siblings(3), { wildcardMinSiblings: 3 }).map((s) => s.kind)).toEqual([
+      'wildcard',
+    ]);
     expect(suggestServiceEntries(siblings(6), { wildcardMinSiblings: 7 })).toHaveLength(6);
   });
 
@@ -206,10 +210,7 @@ describe('wildcards', () => {
   });
 
   it('ports of the members are merged; opaque TCP on a wildcard warns that any destination is admitted', () => {
-    const list = suggestServiceEntries([
-      ...siblings(4),
-      tcp('s9.cdn.example.com', 9999),
-    ]);
+    const list = suggestServiceEntries([...siblings(4), tcp('s9.cdn.example.com', 9999)]);
     const w = list[0]!;
     expect(w.resource.spec.ports.map((p) => `${p.number}/${p.protocol}`)).toEqual(['443/HTTPS', '9999/TCP']);
     expect(w.warnings.join(' ')).toMatch(/admits any destination on port 9999/);
@@ -223,8 +224,16 @@ describe('wildcards', () => {
 
 describe('names', () => {
   it('are unique when hosts map to the same name', () => {
-    const list = suggestServiceEntries([http('www.google.com'), http('www-google.com'), http('www.google-com')]);
-    expect(list.map((s) => s.name).sort()).toEqual(['www-google-com', 'www-google-com-2', 'www-google-com-3']);
+    const list = suggestServiceEntries([
+      http('www.google.com'),
+      http('www-google.com'),
+      http('www.google-com'),
+    ]);
+    expect(list.map((s) => s.name).sort()).toEqual([
+      'www-google-com',
+      'www-google-com-2',
+      'www-google-com-3',
+    ]);
   });
 
   it('long hosts are cut to 63 characters with a hash, still unique', () => {

@@ -37,5 +37,10 @@ export function tcp(host: string, port: number, over: Partial<DestinationTraffic
 /** gRPC over plain HTTP/2 (counted among HTTP requests too). */
 export function grpc(host: string, port: number, over: Partial<DestinationTraffic> = {}): DestinationTraffic {
   const n = over.requests ?? 10;
-  return row(host, port, { httpRequests: n, grpcRequests: n, examplePaths: ['/pkg.Service/Method'], ...over });
+  return row(host, port, {
+    httpRequests: n,
+    grpcRequests: n,
+    examplePaths: ['/pkg.Service/Method'],
+    ...over,
+  });
 }

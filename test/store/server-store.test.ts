@@ -179,11 +179,12 @@ describe('ServerStore against a stub of a modern ClickHouse', () => {
   });
 
   it('migrate() runs the migrations on >= 23.8, once', async () => {
-    let applied = false;
+    const applied: number[] = [];
     const { store, stub } = await setup('23.8.9.54', (r) => {
       if (r.query.startsWith('SELECT version FROM schema_migrations'))
-        return { body: applied ? '{"version":1}\n' : '' };
-      if (r.query.startsWith('INSERT INTO schema_migrations')) applied = true;
+        return { body: applied.map((v) => `{"version":${v}}\n`).join('') };
+      const m = /^INSERT INTO schema_migrations \(version, name\) VALUES \((\d+),/.exec(r.query);
+      if (m) applied.push(Number(m[1]));
       return undefined;
     });
     const stmts = () => stub.requests.map((r) => r.query).filter((q) => !q.startsWith('SELECT version()'));
@@ -197,7 +198,9 @@ describe('ServerStore against a stub of a modern ClickHouse', () => {
     expect(first[2]).toContain('TTL toDateTime(start_time) + INTERVAL 30 DAY');
     expect(first[3]).toMatch(/^CREATE TABLE IF NOT EXISTS dead_letters/);
     expect(first[4]).toMatch(/^INSERT INTO schema_migrations \(version, name\) VALUES \(1, /);
-    expect(first).toHaveLength(5);
+    expect(first[5]).toMatch(/^CREATE TABLE IF NOT EXISTS report_runs/);
+    expect(first[6]).toMatch(/^INSERT INTO schema_migrations \(version, name\) VALUES \(2, /);
+    expect(first).toHaveLength(7);
     stub.requests.length = 0;
     await store.migrate();
     expect(stmts()).toHaveLength(2); // CREATE schema_migrations IF NOT EXISTS + the version read
