@@ -62,22 +62,24 @@ export class AutoParser {
     );
   }
 
-  /** The failure of the format that got furthest into the line explains the problem best. */
+  /**
+   * The failure of the format that got furthest into the line explains the problem best; a format that
+   * failed its up-front checks (first or last literal) got nowhere, whatever offset that check reports.
+   */
   private bestFailure(buf: Buffer, start: number, end: number): ParseFailure {
     let best: ParseFailure | undefined;
+    let bestRank = -1;
     let bestName = '';
     for (const candidate of this.candidates) {
       candidate.scan(buf, start, end);
       const f = candidate.failure(buf, start, end, candidate.state);
-      if (!best || f.offset > best.offset) {
+      const rank = candidate.compiled.prologueCodes.has(candidate.state.failCode) ? 0 : 1 + f.offset;
+      if (rank > bestRank) {
         best = f;
+        bestRank = rank;
         bestName = candidate.name;
       }
     }
-    return new ParseFailure(
-      `no format matched; closest ${bestName}: ${best!.error}`,
-      best!.offset,
-      best!.raw,
-    );
+    return new ParseFailure(`no format matched; closest ${bestName}: ${best!.error}`, best!.offset, best!.raw);
   }
 }

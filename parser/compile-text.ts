@@ -23,6 +23,8 @@ export interface CompiledText {
   literals: string[];
   /** Why a scan failed, indexed by `ScanState.failCode`. */
   reasons: string[];
+  /** Codes of the checks made before any field is read (line length, first and last literal). */
+  prologueCodes: ReadonlySet<number>;
   absorber: number;
   scan: ScanFunction;
 }
@@ -37,6 +39,7 @@ export function compileText(format: string): CompiledText {
   checkAdjacency(fields, literals, absorber);
   const gen = new Generator(fields, literals);
   gen.emitPrologue();
+  const prologueCodes = new Set(gen.reasons.map((_, k) => k));
   let i = 0;
   while (i < absorber) i = gen.emitForward(i);
   let j = fields.length - 1;
@@ -44,7 +47,7 @@ export function compileText(format: string): CompiledText {
   gen.emitAbsorber(absorber);
   gen.emitValues();
   const scan = gen.build();
-  return { fields, literals, reasons: gen.reasons, absorber, scan };
+  return { fields, literals, reasons: gen.reasons, prologueCodes, absorber, scan };
 }
 
 function stripNewline(format: string): string {
@@ -81,7 +84,7 @@ function checkAdjacency(fields: FieldSpec[], literals: string[], absorber: numbe
   for (let i = 1; i < fields.length; i++) {
     if (literals[i] !== '') continue;
     const forwardPair = i < absorber && fields[i]!.shape === 'protocol';
-    const backwardPair = i - 1 > absorber && fields[i - 1]!.shape === 'protocol';
+    const backwardPair = i - 1 > absorber && fields[i]!.shape === 'protocol';
     if (!forwardPair && !backwardPair) {
       throw new FormatStringError(
         `${fields[i - 1]!.operator.text} and ${fields[i]!.operator.text} touch with no text between them, so their boundary is ambiguous`,
@@ -123,6 +126,18 @@ class Generator {
     if (lit.length === 0) return;
     const checks = [...Buffer.from(lit, 'utf8')].map((code, k) => `b[${at} + ${k}] !== ${code}`).join(' || ');
     this.lines.push(`if (${checks}) ${this.fail(failText, at)}`);
+  }
+
+  /**
+   * Code that rejects a token holding the other delimiter (a quote in a space-ended token, a space in a
+   * quote-ended one). Without it a stray `" "` in a user agent could shift a line into a neighbouring Istio
+   * generation whose extra fields absorb the shift. Paths are exempt: clients can send quotes in them.
+   */
+  private strayCheck(f: FieldSpec, delimiter: number, at: string): string {
+    if (f.name === 'path') return '';
+    const other = delimiter === 32 ? 34 : 32;
+    if (f.type === 'time' && other === 32) return '';
+    return `if (c === ${other}) ${this.fail(`${f.name} contains a ${other === 34 ? 'quote' : 'space'}`, at)}`;
   }
 
   private label(i: number): string {
@@ -181,7 +196,10 @@ class Generator {
       // Envoy's default START_TIME is always 24 bytes wide, so try that position first.
       const width = f.type === 'time' && f.timeFormat === undefined ? 24 : 0;
       if (width) this.lines.push(`q = p + ${width}; if (q >= e || b[q] !== ${c0}) {`);
-      this.lines.push(`q = p; while (q < e && b[q] !== ${c0}) q++;`);
+      const skips = innerDelimiters(f, lit[0]!);
+      const stray = this.strayCheck(f, c0, 'p');
+      const scan = `while (q < e && (c = b[q]) !== ${c0}) { ${stray} q++; }`;
+      this.lines.push(skips === 0 ? `q = p; ${scan}` : `q = p - 1; for (let n = 0; n <= ${skips}; n++) { q++; ${scan} }`);
       if (width) this.lines.push('}');
       this.lines.push(`if (q + ${bytes.length} > e) ${this.fail(missing, 'p')}`);
       this.matchAt(lit.slice(1), 'q + 1', missing);
@@ -224,7 +242,10 @@ class Generator {
     const n = bytes.length;
     const last = bytes[n - 1]!;
     if (f.shape !== 'client' && f.shape !== 'text' && DELIMITERS.has(lit[lit.length - 1]!)) {
-      this.lines.push(`q = e - 1; while (q >= p && b[q] !== ${last}) q--;`);
+      const skips = innerDelimiters(f, lit[lit.length - 1]!);
+      const stray = this.strayCheck(f, last, 'e');
+      const scan = `while (q >= p && (c = b[q]) !== ${last}) { ${stray} q--; }`;
+      this.lines.push(skips === 0 ? `q = e - 1; ${scan}` : `q = e; for (let n = 0; n <= ${skips}; n++) { q--; ${scan} }`);
       this.lines.push(`q -= ${n - 1};`);
       this.lines.push(`if (q < p) ${this.fail(missing, 'e')}`);
       this.matchAt(lit.slice(0, -1), 'q', missing);
@@ -292,6 +313,12 @@ function failScan(st: ScanState, code: number, at: number): boolean {
   st.failCode = code;
   st.failAt = at;
   return false;
+}
+
+/** How many delimiters a field's own text contains: a custom START_TIME such as `%Y-%m-%d %H:%M:%S` has spaces. */
+function innerDelimiters(f: FieldSpec, delimiter: string): number {
+  if (f.type !== 'time' || f.timeFormat === undefined) return 0;
+  return f.timeFormat.split(delimiter).length - 1;
 }
 
 /** An unsigned integer; -1 for `-` (unset), -2 when the text is not a number. */

@@ -44,7 +44,10 @@ export function compile(spec: string): Parser {
       let end = buf.length;
       while (end > 0 && (buf[end - 1] === 10 || buf[end - 1] === 13)) end--;
       try {
-        return inner.parseBytes(buf, 0, end);
+        const result = inner.parseBytes(buf, 0, end);
+        // JSON offsets are counted on the decoded text, where each invalid UTF-8 byte became three bytes.
+        if (result instanceof ParseFailure && result.offset > end) return new ParseFailure(result.error, end, result.raw);
+        return result;
       } catch (err) {
         // A parser bug must not take the caller down: the line is kept with the reason.
         return new ParseFailure(`internal parser error: ${(err as Error).message}`, 0, buf.toString('utf8'));

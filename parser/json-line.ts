@@ -5,6 +5,7 @@
  */
 import { splitFlags } from './flags.js';
 import { type AccessRecord, emptyRecord, INT_FIELDS, ParseFailure, STRING_FIELDS } from './record.js';
+import { jsonErrorOffset } from './json-error-offset.js';
 import { isoTextToMs } from './time.js';
 
 const ALIASES: Record<string, string> = {
@@ -38,7 +39,7 @@ export function parseJsonLine(line: string): AccessRecord | ParseFailure {
   try {
     value = JSON.parse(line);
   } catch (err) {
-    return new ParseFailure(`invalid JSON: ${(err as Error).message}`, jsonErrorOffset(err), line);
+    return new ParseFailure(`invalid JSON: ${(err as Error).message}`, jsonErrorOffset(line, err), line);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return new ParseFailure('a JSON access-log line must be an object', 0, line);
@@ -104,7 +105,3 @@ function timeMs(text: string): number {
   return Number.isNaN(fallback) ? Number.NaN : fallback;
 }
 
-function jsonErrorOffset(err: unknown): number {
-  const m = /position (\d+)/.exec((err as Error).message);
-  return m ? Number(m[1]) : 0;
-}

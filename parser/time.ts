@@ -51,18 +51,17 @@ export function isoToMs(s: Uint8Array, a: number, b: number): number {
   let i = a + 19;
   let ms = 0;
   if (i < b && s[i] === 46) {
+    // Only the first three digits count: milliseconds are truncated, never rounded.
     i++;
-    let scale = 100;
     const first = i;
     while (i < b) {
       const c = s[i]! - 48;
       if (c < 0 || c > 9) break;
-      ms += c * scale;
-      scale /= 10;
+      if (i - first < 3) ms = ms * 10 + c;
       i++;
     }
     if (i === first) return Number.NaN;
-    ms = Math.floor(ms + 1e-9);
+    for (let k = i - first; k < 3; k++) ms *= 10;
   }
   let offsetMs = 0;
   if (i < b) {
@@ -209,7 +208,8 @@ function parseWithSteps(steps: TimeStep[], s: string): number {
   let mi = 0;
   let se = 0;
   let epoch = Number.NaN;
-  let frac = 0;
+  /** Milliseconds from the fraction's first three digits: truncated, as for the ISO default, never rounded. */
+  let fracMs = 0;
   let offsetMin = 0;
   let i = a;
   for (const step of steps) {
@@ -263,18 +263,15 @@ function parseWithSteps(steps: TimeStep[], s: string): number {
         epoch = v;
         break;
       case 'f':
-        frac = v / 10 ** text.length;
+        fracMs = Number(text.padEnd(3, '0').slice(0, 3));
         break;
     }
     i = j;
   }
   if (i !== b) return Number.NaN;
-  if (!Number.isNaN(epoch)) return Math.floor((epoch + frac) * 1000 + 1e-6);
+  if (!Number.isNaN(epoch)) return epoch * 1000 + fracMs;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return Number.NaN;
-  return (
-    (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offsetMin * 60) * 1000 +
-    Math.floor(frac * 1000 + 1e-6)
-  );
+  return (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se - offsetMin * 60) * 1000 + fracMs;
 }
 
 /** isoToMs for text outside the hot path (JSON logs). */
