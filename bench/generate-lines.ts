@@ -77,7 +77,6 @@ export class LineGenerator {
   private readonly rnd: () => number;
   private t: number;
   private readonly step: number;
-  private n = 0;
 
   constructor(opts: GenerateOptions = {}) {
     this.rnd = mulberry32(opts.seed ?? 42);
@@ -109,7 +108,6 @@ export class LineGenerator {
 
   next(): GeneratedLine {
     this.t += Math.floor(this.rnd() * 2 * this.step);
-    this.n++;
     const ts = new Date(this.t).toISOString();
     const pod = this.ip('10.244');
     const src = `${pod}:${this.int(32768, 60999)}`;

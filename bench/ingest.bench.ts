@@ -7,11 +7,12 @@
  *       client with many requests in flight (as many Fluent Bit workers would)
  * and the peak RSS of (b) for 1 M and for 5 M lines.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineDecoder, isTextMatch } from '../ingest/line-decoder.js';
+import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
 import { ChdbStore } from '../store/chdb-store.js';
 import { RowEncoder } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
@@ -48,7 +49,12 @@ async function insertCeiling(file: string): Promise<number> {
   await store.migrate();
   const t0 = performance.now();
   for (const body of batches) {
-    await store.insert({ table: 'access_log', body, format: 'JSONCompactEachRow', columns: ACCESS_LOG_INSERT_COLUMNS });
+    await store.insert({
+      table: 'access_log',
+      body,
+      format: 'JSONCompactEachRow',
+      columns: ACCESS_LOG_INSERT_COLUMNS,
+    });
   }
   const seconds = (performance.now() - t0) / 1000;
   const n = (await store.query<{ n: number }>('SELECT count() AS n FROM access_log'))[0]?.n;
@@ -66,9 +72,13 @@ async function fileIngest(file: string, dir: string): Promise<{ peakRssMb: numbe
 async function httpIntake(file: string): Promise<number> {
   const port = 18000 + Math.floor(Math.random() * 1000);
   const dir = join(work, 'http');
-  const child = spawn(process.execPath, [CLI, 'serve', '--data', dir, '--port', String(port), '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--data', dir, '--port', String(port), '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -137,14 +147,20 @@ async function main(): Promise<void> {
   console.log(`generated ${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(0)} MB`);
 
   const a = await insertCeiling(file);
-  console.log(`(a) store insert ceiling (pre-encoded, 50k-row batches): ${Math.round(a).toLocaleString('en')} lines/s`);
+  console.log(
+    `(a) store insert ceiling (pre-encoded, 50k-row batches): ${Math.round(a).toLocaleString('en')} lines/s`,
+  );
 
   const b1 = await fileIngest(file, join(work, 'file-1m'));
   const b = LINES / b1.seconds;
-  console.log(`(b) egresslens ingest, end to end:                     ${Math.round(b).toLocaleString('en')} lines/s, peak RSS ${b1.peakRssMb.toFixed(0)} MB`);
+  console.log(
+    `(b) egresslens ingest, end to end:                     ${Math.round(b).toLocaleString('en')} lines/s, peak RSS ${b1.peakRssMb.toFixed(0)} MB`,
+  );
 
   const c = await httpIntake(file);
-  console.log(`(c) HTTP intake, Fluent Bit json_lines x1000, ${HTTP_CONCURRENCY} in flight: ${Math.round(c).toLocaleString('en')} lines/s`);
+  console.log(
+    `(c) HTTP intake, Fluent Bit json_lines x1000, ${HTTP_CONCURRENCY} in flight: ${Math.round(c).toLocaleString('en')} lines/s`,
+  );
 
   rmSync(join(work, 'ceiling'), { recursive: true, force: true });
   rmSync(join(work, 'file-1m'), { recursive: true, force: true });

@@ -31,13 +31,19 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   await loadReportData(store, ROWS, end);
   const rows = (await store.query<{ n: number }>('SELECT count() AS n FROM access_log'))[0]?.n;
-  console.log(`loaded ${Number(rows).toLocaleString('en')} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `loaded ${Number(rows).toLocaleString('en')} rows in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   await store.close();
 
   const port = 19000 + Math.floor(Math.random() * 500);
-  const child = spawn(process.execPath, [CLI, 'serve', '--data', dir, '--port', String(port), '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--data', dir, '--port', String(port), '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const base = `http://127.0.0.1:${port}`;
   try {
     for (let i = 0; ; i++) {
@@ -70,7 +76,9 @@ async function main(): Promise<void> {
         times.sort((a, b) => a - b);
         const median = times[Math.floor(times.length / 2)]!;
         if (since === '24h') worst = Math.max(worst, median);
-        console.log(`  ${name.padEnd(24)} ${median.toFixed(0).padStart(5)} ms  (min ${times[0]!.toFixed(0)}, max ${times[times.length - 1]!.toFixed(0)}, ${(bytes / 1024).toFixed(0)} KiB)`);
+        console.log(
+          `  ${name.padEnd(24)} ${median.toFixed(0).padStart(5)} ms  (min ${times[0]!.toFixed(0)}, max ${times[times.length - 1]!.toFixed(0)}, ${(bytes / 1024).toFixed(0)} KiB)`,
+        );
       }
     }
     console.log(`\nslowest report, default window: ${worst.toFixed(0)} ms (target < ${TARGET_MS} ms)`);

@@ -15,7 +15,10 @@ export interface ChildRun {
   stderr: string;
 }
 
-export async function runCli(args: string[], opts: { stdout?: 'ignore' | 'pipe'; env?: NodeJS.ProcessEnv } = {}): Promise<ChildRun> {
+export async function runCli(
+  args: string[],
+  opts: { stdout?: 'ignore' | 'pipe'; env?: NodeJS.ProcessEnv } = {},
+): Promise<ChildRun> {
   const dir = mkdtempSync(join(tmpdir(), 'egresslens-rss-'));
   const rssFile = join(dir, 'rss');
   const started = performance.now();

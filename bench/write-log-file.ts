@@ -1,6 +1,7 @@
 /** Writes N generated Istio lines to a file, streaming, so multi-GB inputs cost no memory. */
-import { createWriteStream } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 import { LineGenerator } from './generate-lines.js';
 
 export async function writeLogFile(path: string, lines: number, seed = 7): Promise<number> {

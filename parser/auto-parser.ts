@@ -80,6 +80,10 @@ export class AutoParser {
         bestName = candidate.name;
       }
     }
-    return new ParseFailure(`no format matched; closest ${bestName}: ${best!.error}`, best!.offset, best!.raw);
+    return new ParseFailure(
+      `no format matched; closest ${bestName}: ${best!.error}`,
+      best!.offset,
+      best!.raw,
+    );
   }
 }

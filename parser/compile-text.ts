@@ -199,7 +199,9 @@ class Generator {
       const skips = innerDelimiters(f, lit[0]!);
       const stray = this.strayCheck(f, c0, 'p');
       const scan = `while (q < e && (c = b[q]) !== ${c0}) { ${stray} q++; }`;
-      this.lines.push(skips === 0 ? `q = p; ${scan}` : `q = p - 1; for (let n = 0; n <= ${skips}; n++) { q++; ${scan} }`);
+      this.lines.push(
+        skips === 0 ? `q = p; ${scan}` : `q = p - 1; for (let n = 0; n <= ${skips}; n++) { q++; ${scan} }`,
+      );
       if (width) this.lines.push('}');
       this.lines.push(`if (q + ${bytes.length} > e) ${this.fail(missing, 'p')}`);
       this.matchAt(lit.slice(1), 'q + 1', missing);
@@ -245,7 +247,9 @@ class Generator {
       const skips = innerDelimiters(f, lit[lit.length - 1]!);
       const stray = this.strayCheck(f, last, 'e');
       const scan = `while (q >= p && (c = b[q]) !== ${last}) { ${stray} q--; }`;
-      this.lines.push(skips === 0 ? `q = e - 1; ${scan}` : `q = e; for (let n = 0; n <= ${skips}; n++) { q--; ${scan} }`);
+      this.lines.push(
+        skips === 0 ? `q = e - 1; ${scan}` : `q = e; for (let n = 0; n <= ${skips}; n++) { q--; ${scan} }`,
+      );
       this.lines.push(`q -= ${n - 1};`);
       this.lines.push(`if (q < p) ${this.fail(missing, 'e')}`);
       this.matchAt(lit.slice(0, -1), 'q', missing);

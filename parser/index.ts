@@ -46,7 +46,8 @@ export function compile(spec: string): Parser {
       try {
         const result = inner.parseBytes(buf, 0, end);
         // JSON offsets are counted on the decoded text, where each invalid UTF-8 byte became three bytes.
-        if (result instanceof ParseFailure && result.offset > end) return new ParseFailure(result.error, end, result.raw);
+        if (result instanceof ParseFailure && result.offset > end)
+          return new ParseFailure(result.error, end, result.raw);
         return result;
       } catch (err) {
         // A parser bug must not take the caller down: the line is kept with the reason.

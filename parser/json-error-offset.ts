@@ -18,17 +18,22 @@ function firstSyntaxError(s: string): number {
   const fail = (): never => {
     throw i;
   };
-  const literal = (word: string) => {
-    for (const c of word) if (s[i++] !== c) (i--, fail());
+  const literal = (word: string): void => {
+    for (const c of word) {
+      if (s[i] !== c) fail();
+      i++;
+    }
   };
-  const string = () => {
+  const string = (): void => {
     i++;
     while (i < s.length && s[i] !== '"') {
       if (s[i] === '\\') {
         i++;
         if (s[i] === 'u') {
-          for (let k = 1; k <= 4; k++) if (!/[0-9a-fA-F]/.test(s[i + k] ?? '')) (i += k, fail());
-          i += 4;
+          for (let k = 0; k < 4; k++) {
+            i++;
+            if (!/[0-9a-fA-F]/.test(s[i] ?? '')) fail();
+          }
         } else if (!'"\\/bfnrt'.includes(s[i] ?? 'x')) fail();
       } else if (s.charCodeAt(i) < 0x20) fail();
       i++;
@@ -36,7 +41,7 @@ function firstSyntaxError(s: string): number {
     if (i >= s.length) fail();
     i++;
   };
-  const number = () => {
+  const number = (): void => {
     const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(s.slice(i, i + 400));
     if (!m?.[0]) fail();
     i += m![0].length;
@@ -48,7 +53,10 @@ function firstSyntaxError(s: string): number {
     if (c === '{') {
       i++;
       ws();
-      if (s[i] === '}') return void i++;
+      if (s[i] === '}') {
+        i++;
+        return;
+      }
       for (;;) {
         ws();
         if (s[i] !== '"') fail();
@@ -59,33 +67,40 @@ function firstSyntaxError(s: string): number {
         value(depth + 1);
         ws();
         if (s[i] === ',') i++;
-        else if (s[i] === '}') return void i++;
-        else fail();
+        else if (s[i] === '}') {
+          i++;
+          return;
+        } else fail();
       }
     }
     if (c === '[') {
       i++;
       ws();
-      if (s[i] === ']') return void i++;
+      if (s[i] === ']') {
+        i++;
+        return;
+      }
       for (;;) {
         value(depth + 1);
         ws();
         if (s[i] === ',') i++;
-        else if (s[i] === ']') return void i++;
-        else fail();
+        else if (s[i] === ']') {
+          i++;
+          return;
+        } else fail();
       }
     }
-    if (c === '"') return string();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return number();
-    fail();
+    if (c === '"') string();
+    else if (c === 't') literal('true');
+    else if (c === 'f') literal('false');
+    else if (c === 'n') literal('null');
+    else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) number();
+    else fail();
   };
   try {
     value(0);
     ws();
-    return i < s.length ? i : s.length;
+    return Math.min(i, s.length);
   } catch (at) {
     return typeof at === 'number' ? Math.min(at, s.length) : 0;
   }

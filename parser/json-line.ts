@@ -4,8 +4,8 @@
  * whose keys differ slightly (`code`, `x_envoy_upstream_service_time`).
  */
 import { splitFlags } from './flags.js';
-import { type AccessRecord, emptyRecord, INT_FIELDS, ParseFailure, STRING_FIELDS } from './record.js';
 import { jsonErrorOffset } from './json-error-offset.js';
+import { type AccessRecord, emptyRecord, INT_FIELDS, ParseFailure, STRING_FIELDS } from './record.js';
 import { isoTextToMs } from './time.js';
 
 const ALIASES: Record<string, string> = {
@@ -75,7 +75,12 @@ export function recordFromObject(obj: Record<string, unknown>, raw: string): Acc
       target[name] = text;
     } else {
       // defineProperty, not assignment: a `__proto__` key in the log must stay data, not become a prototype.
-      Object.defineProperty((record.extra ??= {}), key, { value, enumerable: true, writable: true, configurable: true });
+      Object.defineProperty((record.extra ??= {}), key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
       continue;
     }
     if (EVIDENCE.includes(name)) evidence++;
@@ -104,4 +109,3 @@ function timeMs(text: string): number {
   const fallback = Date.parse(text);
   return Number.isNaN(fallback) ? Number.NaN : fallback;
 }
-

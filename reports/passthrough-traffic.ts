@@ -108,8 +108,8 @@ function mergeTraffic(a: DestinationTraffic, b: DestinationTraffic): Destination
     grpcRequests: a.grpcRequests + b.grpcRequests,
     namespaces: [...new Set([...a.namespaces, ...b.namespaces])],
     workloads: [...new Set([...a.workloads, ...b.workloads])],
-    firstSeen: a.firstSeen < b.firstSeen ? a.firstSeen : b.firstSeen,
-    lastSeen: a.lastSeen > b.lastSeen ? a.lastSeen : b.lastSeen,
+    firstSeen: [a.firstSeen, b.firstSeen].sort()[0]!,
+    lastSeen: [a.lastSeen, b.lastSeen].sort()[1]!,
     examplePaths: [...new Set([...a.examplePaths, ...b.examplePaths])].slice(0, 5),
     recoveredFrom: a.recoveredFrom ?? b.recoveredFrom,
   };

@@ -6,8 +6,8 @@ import type { Store } from '../store/store.js';
 import { type BlockedDestination, blockedReport } from './blocked-report.js';
 import type { DestinationTraffic } from './destination.js';
 import { hostsReport } from './hosts-report.js';
-import { blockedTable, hostsTable, timeoutTable } from './report-tables.js';
 import type { RegistryEntry } from './registry.js';
+import { blockedTable, hostsTable, timeoutTable } from './report-tables.js';
 import { serviceEntryReport } from './service-entry-report.js';
 import { toJson, toTable, toYaml } from './service-entry-yaml.js';
 import { suggestServiceEntries } from './suggest-service-entries.js';
@@ -42,22 +42,31 @@ const API_VERSIONS: Record<'v1' | 'v1beta1', ServiceEntryApiVersion> = {
   v1beta1: 'networking.istio.io/v1beta1',
 };
 
-export async function renderReport(store: Store, req: ReportRequest, now = Date.now()): Promise<RenderedReport> {
+export async function renderReport(
+  store: Store,
+  req: ReportRequest,
+  now = Date.now(),
+): Promise<RenderedReport> {
   const window = parseWindow(req.since, req.until, now);
   const opts = { namespace: req.namespace, limit: req.limit };
   const apiVersion = API_VERSIONS[req.apiVersion ?? 'v1'];
   switch (req.kind) {
     case 'service-entries': {
       const report = await serviceEntryReport(store, window, { ...opts, registry: req.registry, apiVersion });
-      if (req.format === 'yaml') return yamlOut(report, `${serviceEntryHeader(report)}${toYaml(report.suggestions, { apiVersion })}`);
-      if (req.format === 'table') return text(report, `${serviceEntryHeader(report)}${toTable(report.suggestions)}`);
+      if (req.format === 'yaml')
+        return yamlOut(report, `${serviceEntryHeader(report)}${toYaml(report.suggestions, { apiVersion })}`);
+      if (req.format === 'table')
+        return text(report, `${serviceEntryHeader(report)}${toTable(report.suggestions)}`);
       const data = { ...report, suggestions: toJson(report.suggestions) };
       return json(data);
     }
     case 'blocked': {
       const report = await blockedReport(store, window, opts);
       if (req.format === 'table') return text(report, blockedTable(report));
-      const destinations = report.destinations.map((d) => ({ ...d, serviceEntry: serviceEntryFor(d, apiVersion) }));
+      const destinations = report.destinations.map((d) => ({
+        ...d,
+        serviceEntry: serviceEntryFor(d, apiVersion),
+      }));
       return json({ ...report, destinations });
     }
     case 'timeouts': {
@@ -66,7 +75,13 @@ export async function renderReport(store: Store, req: ReportRequest, now = Date.
     }
     case 'hosts': {
       const hosts = await hostsReport(store, window, opts);
-      const data = { window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString() }, hosts };
+      const data = {
+        window: {
+          since: new Date(window.sinceMs).toISOString(),
+          until: new Date(window.untilMs).toISOString(),
+        },
+        hosts,
+      };
       return req.format === 'table' ? text(data, hostsTable(hosts)) : json(data);
     }
   }
@@ -90,7 +105,10 @@ function serviceEntryFor(d: BlockedDestination, apiVersion: ServiceEntryApiVersi
     firstSeen: d.firstSeen,
     lastSeen: d.lastSeen,
     examplePaths: d.examplePaths,
-    recoveredFrom: host !== d.host && d.recovered ? { host: d.host, confidence: d.recovered.confidence, note: 'recovered from traffic to the same IP' } : undefined,
+    recoveredFrom:
+      host !== d.host && d.recovered
+        ? { host: d.host, confidence: d.recovered.confidence, note: 'recovered from traffic to the same IP' }
+        : undefined,
   };
   return suggestServiceEntries([traffic], { apiVersion })[0]?.resource ?? null;
 }
@@ -104,13 +122,18 @@ function serviceEntryHeader(report: Awaited<ReturnType<typeof serviceEntryReport
     lines.push(
       `# registry: ${report.registry.entries} entries; ${report.registry.covered.length} destination(s) already covered`,
     );
-    for (const p of report.registry.partiallyCovered) lines.push(`#   partially covered: ${p.suggestion}: ${p.reason}`);
+    for (const p of report.registry.partiallyCovered)
+      lines.push(`#   partially covered: ${p.suggestion}: ${p.reason}`);
     for (const u of report.registry.unused) {
-      lines.push(`#   no traffic in the window: ${u.namespace}/${u.name} (${u.hosts.join(', ')}) from ${u.source}`);
+      lines.push(
+        `#   no traffic in the window: ${u.namespace}/${u.name} (${u.hosts.join(', ')}) from ${u.source}`,
+      );
     }
   }
   if (report.unresolvedIps.length) {
-    lines.push(`# bare IPs with no known host name (see the ip-* entries): ${report.unresolvedIps.slice(0, 20).join(', ')}${report.unresolvedIps.length > 20 ? ', …' : ''}`);
+    lines.push(
+      `# bare IPs with no known host name (see the ip-* entries): ${report.unresolvedIps.slice(0, 20).join(', ')}${report.unresolvedIps.length > 20 ? ', …' : ''}`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

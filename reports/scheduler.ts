@@ -41,12 +41,27 @@ export interface RunRecord {
 export function startSchedules(schedules: Schedule[], deps: ScheduleDeps): { stop(): void } {
   const jobs = schedules.map(
     (s) =>
-      new Cron(s.cron, { name: s.name, protect: true, catch: (err) => deps.log?.error({ err, schedule: s.name }, 'scheduled report failed') }, async () => {
-        const record = await runSchedule(s, deps);
-        deps.log?.info({ schedule: s.name, newHosts: record.newHosts.length, outputs: record.outputs }, 'scheduled report written');
-      }),
+      new Cron(
+        s.cron,
+        {
+          name: s.name,
+          protect: true,
+          catch: (err) => deps.log?.error({ err, schedule: s.name }, 'scheduled report failed'),
+        },
+        async () => {
+          const record = await runSchedule(s, deps);
+          deps.log?.info(
+            { schedule: s.name, newHosts: record.newHosts.length, outputs: record.outputs },
+            'scheduled report written',
+          );
+        },
+      ),
   );
-  return { stop: () => jobs.forEach((j) => j.stop()) };
+  return {
+    stop: () => {
+      for (const j of jobs) j.stop();
+    },
+  };
 }
 
 export async function runSchedule(s: Schedule, deps: ScheduleDeps, now = Date.now()): Promise<RunRecord> {
@@ -156,12 +171,18 @@ function markdownSummary(
     `## Blocked by REGISTRY_ONLY: ${blocked.total}`,
     ...blocked.destinations
       .slice(0, 10)
-      .map((d) => `- ${d.recovered ? `${d.host} (${d.recovered.host}?)` : d.host}:${d.port} ${d.kind}: ${d.count}`),
+      .map(
+        (d) =>
+          `- ${d.recovered ? `${d.host} (${d.recovered.host}?)` : d.host}:${d.port} ${d.kind}: ${d.count}`,
+      ),
     '',
     `## Timeouts: ${timeouts.total}`,
     ...timeouts.entries
       .slice(0, 10)
-      .map((e) => `- ${e.host} (${e.route || '-'}): ${e.timeouts} (${(e.share * 100).toFixed(1)} %), timeout ~${e.inferredTimeoutMs ?? '?'} ms`),
+      .map(
+        (e) =>
+          `- ${e.host} (${e.route || '-'}): ${e.timeouts} (${(e.share * 100).toFixed(1)} %), timeout ~${e.inferredTimeoutMs ?? '?'} ms`,
+      ),
     '',
   ];
   return lines.join('\n');

@@ -55,9 +55,20 @@ export async function serviceEntryReport(
     suggestions: [...diff.missing],
     registry: {
       entries: opts.registry.length,
-      covered: diff.covered.map((c) => ({ suggestion: c.suggestion.name, entry: `${c.entry.namespace}/${c.entry.name}` })),
-      partiallyCovered: diff.partiallyCovered.map((p) => ({ suggestion: p.suggestion.name, reason: p.reason })),
-      unused: diff.unused.map((e) => ({ name: e.name, namespace: e.namespace, hosts: e.hosts, source: e.source })),
+      covered: diff.covered.map((c) => ({
+        suggestion: c.suggestion.name,
+        entry: `${c.entry.namespace}/${c.entry.name}`,
+      })),
+      partiallyCovered: diff.partiallyCovered.map((p) => ({
+        suggestion: p.suggestion.name,
+        reason: p.reason,
+      })),
+      unused: diff.unused.map((e) => ({
+        name: e.name,
+        namespace: e.namespace,
+        hosts: e.hosts,
+        source: e.source,
+      })),
     },
   };
 }

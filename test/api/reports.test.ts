@@ -17,7 +17,7 @@ import { registryLoader } from '../../reports/registry-loader.js';
 import { runSchedule } from '../../reports/scheduler.js';
 import { loadConfig } from '../../schemas/config.js';
 import { ChdbStore } from '../../store/chdb-store.js';
-import { type LineFields, istioLine } from '../helpers/istio-line.js';
+import { istioLine, type LineFields } from '../helpers/istio-line.js';
 import { count } from '../helpers/lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egresslens-reports-'));
@@ -40,7 +40,8 @@ const INVOICER: Source = { ns: 'billing', pod: 'invoicer-5d4c7b9f8-abcde', app: 
 
 const batch: Array<{ line: string; src: Source }> = [];
 function add(n: number, src: Source, f: Omit<LineFields, 'ts'>): void {
-  for (let i = 0; i < n; i++) batch.push({ line: istioLine({ ...f, ts: ts(), requestId: `${f.authority ?? 'tcp'}-${seq}` }), src });
+  for (let i = 0; i < n; i++)
+    batch.push({ line: istioLine({ ...f, ts: ts(), requestId: `${f.authority ?? 'tcp'}-${seq}` }), src });
 }
 
 const httpPassthrough = (host: string, ip: string) => ({
@@ -74,22 +75,68 @@ function buildDataSet(): void {
   add(4, CHECKOUT, tlsPassthrough('198.51.100.4', 443, 'secure.delta.io'));
   // TLS without SNI to an IP that is named elsewhere (an allowed ServiceEntry cluster) ...
   add(3, CHECKOUT, tlsPassthrough('198.51.100.7', 443));
-  add(1, CHECKOUT, { ...tlsPassthrough('198.51.100.7', 443, 'pay.epsilon.io'), cluster: 'outbound|443||pay.epsilon.io' });
+  add(1, CHECKOUT, {
+    ...tlsPassthrough('198.51.100.7', 443, 'pay.epsilon.io'),
+    cluster: 'outbound|443||pay.epsilon.io',
+  });
   // ... and to one that is never named; raw TCP to a database.
   add(2, INVOICER, tlsPassthrough('203.0.113.9', 443));
   add(2, INVOICER, tlsPassthrough('198.51.100.20', 5432));
   // Five sibling subdomains: a wildcard.
-  for (const s of ['a', 'b', 'c', 'd', 'e']) add(1, CHECKOUT, tlsPassthrough(`198.51.101.${s.charCodeAt(0)}`, 443, `${s}.s3.example.com`));
+  for (const s of ['a', 'b', 'c', 'd', 'e'])
+    add(1, CHECKOUT, tlsPassthrough(`198.51.101.${s.charCodeAt(0)}`, 443, `${s}.s3.example.com`));
   // REGISTRY_ONLY denials: HTTP 502 block_all, BlackHoleCluster to a nameable and an unnamed IP.
-  add(6, CHECKOUT, { method: 'GET', path: '/x', code: 502, details: 'direct_response', authority: 'blocked.zeta.io', downstreamLocal: '198.51.100.30:80', route: 'block_all' });
-  add(2, INVOICER, { flags: 'UH', cluster: 'BlackHoleCluster', downstreamLocal: '198.51.100.7:443', duration: 3 });
-  add(1, CHECKOUT, { flags: 'UH', cluster: 'BlackHoleCluster', downstreamLocal: '192.0.2.1:443', duration: 2 });
+  add(6, CHECKOUT, {
+    method: 'GET',
+    path: '/x',
+    code: 502,
+    details: 'direct_response',
+    authority: 'blocked.zeta.io',
+    downstreamLocal: '198.51.100.30:80',
+    route: 'block_all',
+  });
+  add(2, INVOICER, {
+    flags: 'UH',
+    cluster: 'BlackHoleCluster',
+    downstreamLocal: '198.51.100.7:443',
+    duration: 3,
+  });
+  add(1, CHECKOUT, {
+    flags: 'UH',
+    cluster: 'BlackHoleCluster',
+    downstreamLocal: '192.0.2.1:443',
+    duration: 2,
+  });
   // Route timeouts at 3 s, and successful requests close to it.
-  const slow = { method: 'GET', path: '/delay/5', authority: 'slow.eta.io', upstreamHost: '198.51.100.40:80', cluster: 'outbound|80||slow.eta.io', downstreamLocal: '198.51.100.40:80', route: 'slow-route' };
-  for (const dur of [3001, 3002, 3003, 3004]) add(1, CHECKOUT, { ...slow, code: 504, flags: 'UT', details: 'response_timeout', duration: dur, bytesOut: 24 });
-  for (const dur of [2500, 2600, 2700, 2800, 2900, 2950]) add(1, CHECKOUT, { ...slow, duration: dur, upstreamServiceTime: dur - 1, details: 'via_upstream' });
+  const slow = {
+    method: 'GET',
+    path: '/delay/5',
+    authority: 'slow.eta.io',
+    upstreamHost: '198.51.100.40:80',
+    cluster: 'outbound|80||slow.eta.io',
+    downstreamLocal: '198.51.100.40:80',
+    route: 'slow-route',
+  };
+  for (const dur of [3001, 3002, 3003, 3004])
+    add(1, CHECKOUT, {
+      ...slow,
+      code: 504,
+      flags: 'UT',
+      details: 'response_timeout',
+      duration: dur,
+      bytesOut: 24,
+    });
+  for (const dur of [2500, 2600, 2700, 2800, 2900, 2950])
+    add(1, CHECKOUT, { ...slow, duration: dur, upstreamServiceTime: dur - 1, details: 'via_upstream' });
   // In-mesh traffic, which no report lists.
-  add(10, CHECKOUT, { method: 'GET', authority: 'reviews.shop:9080', upstreamHost: '10.244.3.3:9080', cluster: 'outbound|9080||reviews.shop.svc.cluster.local', downstreamLocal: '10.96.0.20:9080', route: 'default' });
+  add(10, CHECKOUT, {
+    method: 'GET',
+    authority: 'reviews.shop:9080',
+    upstreamHost: '10.244.3.3:9080',
+    cluster: 'outbound|9080||reviews.shop.svc.cluster.local',
+    downstreamLocal: '10.96.0.20:9080',
+    route: 'default',
+  });
 }
 
 async function postFluentBit(lines: Array<{ line: string; src: Source }>): Promise<void> {
@@ -99,11 +146,22 @@ async function postFluentBit(lines: Array<{ line: string; src: Source }>): Promi
         date: NOW / 1000,
         log: `${line}\n`,
         stream: 'stdout',
-        kubernetes: { namespace_name: src.ns, pod_name: src.pod, container_name: 'istio-proxy', host: 'node-1', labels: { app: src.app } },
+        kubernetes: {
+          namespace_name: src.ns,
+          pod_name: src.pod,
+          container_name: 'istio-proxy',
+          host: 'node-1',
+          labels: { app: src.app },
+        },
       }),
     )
     .join('\n');
-  const res = await app.inject({ method: 'POST', url: '/v1/ingest/fluent-bit', headers: { 'content-type': 'application/x-ndjson' }, payload: body });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/ingest/fluent-bit',
+    headers: { 'content-type': 'application/x-ndjson' },
+    payload: body,
+  });
   expect(res.statusCode).toBe(200);
 }
 
@@ -149,7 +207,11 @@ beforeAll(async () => {
   store = ChdbStore.open(dir);
   await store.migrate();
   const log = pino({ level: 'silent' });
-  pipeline = new IngestPipeline(store, { ...config.ingest, format: 'auto', storeRaw: false, retryBaseMs: 10, retryMaxMs: 50 }, log);
+  pipeline = new IngestPipeline(
+    store,
+    { ...config.ingest, format: 'auto', storeRaw: false, retryBaseMs: 10, retryMaxMs: 50 },
+    log,
+  );
   ({ app } = await buildServer({ config, store, pipeline, log, registry: registryLoader([registryDir]) }));
   buildDataSet();
   await postFluentBit(batch);
@@ -180,7 +242,10 @@ describe('ServiceEntry suggestions', () => {
       ].sort(),
     );
     const ipEntries = r.suggestions.filter((s: any) => s.kind === 'ip');
-    expect(ipEntries.map((s: any) => s.resource.spec.addresses).flat().sort()).toEqual(['198.51.100.20/32', '203.0.113.9/32']);
+    expect(ipEntries.flatMap((s: any) => s.resource.spec.addresses).sort()).toEqual([
+      '198.51.100.20/32',
+      '203.0.113.9/32',
+    ]);
     for (const s of ipEntries) expect(s.warnings.join(' ')).toMatch(/IP/);
     const alpha = r.suggestions.find((s: any) => s.resource.spec.hosts.includes('api.alpha.io'));
     expect(alpha.evidence.requests).toBe(5);
@@ -196,7 +261,8 @@ describe('ServiceEntry suggestions', () => {
 
   it("yields the seed's httpbin-ext and google entries", async () => {
     const r = await getJson('/v1/reports/service-entries?format=json&diff=off');
-    const byHost = (h: string) => r.suggestions.find((s: any) => s.resource.spec.hosts.includes(h)).resource.spec;
+    const byHost = (h: string) =>
+      r.suggestions.find((s: any) => s.resource.spec.hosts.includes(h)).resource.spec;
     expect(byHost('httpbin.org')).toMatchObject({
       hosts: ['httpbin.org'],
       ports: [{ number: 80, protocol: 'HTTP' }],
@@ -216,7 +282,9 @@ describe('ServiceEntry suggestions', () => {
       const res = await app.inject({ url: `/v1/reports/service-entries?diff=off&apiVersion=${apiVersion}` });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(/yaml/);
-      const docs = parseAllDocuments(res.body).map((d) => d.toJS()).filter(Boolean);
+      const docs = parseAllDocuments(res.body)
+        .map((d) => d.toJS())
+        .filter(Boolean);
       expect(docs.length).toBe(10);
       for (const doc of docs) {
         expect(doc.apiVersion).toBe(`networking.istio.io/${apiVersion}`);
@@ -244,11 +312,26 @@ describe('block report', () => {
     expect(r.total).toBe(9);
     const byHost = Object.fromEntries(r.destinations.map((d: any) => [d.host, d]));
     expect(Object.keys(byHost).sort()).toEqual(['192.0.2.1', '198.51.100.7', 'blocked.zeta.io']);
-    expect(byHost['blocked.zeta.io']).toMatchObject({ kind: 'http', port: 80, count: 6, sources: [{ namespace: 'shop', workload: 'checkout', count: 6 }] });
-    expect(byHost['198.51.100.7']).toMatchObject({ kind: 'tcp', port: 443, count: 2, recovered: { host: 'pay.epsilon.io', confidence: 1 } });
-    expect(byHost['198.51.100.7'].sources).toEqual([{ namespace: 'billing', workload: 'invoicer', count: 2 }]);
+    expect(byHost['blocked.zeta.io']).toMatchObject({
+      kind: 'http',
+      port: 80,
+      count: 6,
+      sources: [{ namespace: 'shop', workload: 'checkout', count: 6 }],
+    });
+    expect(byHost['198.51.100.7']).toMatchObject({
+      kind: 'tcp',
+      port: 443,
+      count: 2,
+      recovered: { host: 'pay.epsilon.io', confidence: 1 },
+    });
+    expect(byHost['198.51.100.7'].sources).toEqual([
+      { namespace: 'billing', workload: 'invoicer', count: 2 },
+    ]);
     expect(byHost['198.51.100.7'].serviceEntry.spec.hosts).toEqual(['pay.epsilon.io']);
-    expect(byHost['blocked.zeta.io'].serviceEntry.spec).toMatchObject({ hosts: ['blocked.zeta.io'], ports: [{ number: 80, protocol: 'HTTP' }] });
+    expect(byHost['blocked.zeta.io'].serviceEntry.spec).toMatchObject({
+      hosts: ['blocked.zeta.io'],
+      ports: [{ number: 80, protocol: 'HTTP' }],
+    });
     expect(r.unresolvedIps).toEqual(['192.0.2.1']);
   });
 });
@@ -259,7 +342,15 @@ describe('timeout report', () => {
     expect(r.total).toBe(4);
     expect(r.entries).toHaveLength(1);
     const e = r.entries[0];
-    expect(e).toMatchObject({ host: 'slow.eta.io', route: 'slow-route', requests: 10, timeouts: 4, share: 0.4, flags: ['UT'], inferredTimeoutMs: 3000 });
+    expect(e).toMatchObject({
+      host: 'slow.eta.io',
+      route: 'slow-route',
+      requests: 10,
+      timeouts: 4,
+      share: 0.4,
+      flags: ['UT'],
+      inferredTimeoutMs: 3000,
+    });
     expect(e.timedOut.p50).toBeGreaterThanOrEqual(3001);
     expect(e.timedOut.p99).toBeLessThanOrEqual(3004);
     expect(e.successful.p99).toBeGreaterThan(2800);
@@ -270,20 +361,26 @@ describe('timeout report', () => {
 describe('hosts', () => {
   it('lists every external destination with its status, and no in-mesh service', async () => {
     const r = await getJson('/v1/hosts?format=json');
-    const status = (h: string) => r.hosts.filter((x: any) => x.host === h).map((x: any) => x.status).sort();
+    const status = (h: string) =>
+      r.hosts
+        .filter((x: any) => x.host === h)
+        .map((x: any) => x.status)
+        .sort();
     expect(status('api.alpha.io')).toEqual(['passthrough']);
     expect(status('pay.epsilon.io')).toEqual(['allowed']);
     expect(status('slow.eta.io')).toEqual(['allowed']);
     expect(status('blocked.zeta.io')).toEqual(['blocked']);
-    expect(r.hosts.some((x: any) => x.host.includes('svc.cluster.local') || x.host.startsWith('reviews'))).toBe(false);
+    expect(
+      r.hosts.some((x: any) => x.host.includes('svc.cluster.local') || x.host.startsWith('reviews')),
+    ).toBe(false);
   });
 });
 
 describe('hostile input', () => {
-  const before = async () => count(store, 'access_log');
+  const rowCount = async () => count(store, 'access_log');
 
   it('refuses SQL injection in every report parameter with a 400', async () => {
-    const rows = await before();
+    const rows = await rowCount();
     const attempts = [
       "since=1h'; DROP TABLE access_log; --",
       'until=2024-01-01%27%20OR%201%3D1',
@@ -294,18 +391,24 @@ describe('hostile input', () => {
       'apiVersion=v1%27',
       'diff=on%27',
     ];
-    for (const path of ['/v1/reports/service-entries', '/v1/reports/blocked', '/v1/reports/timeouts', '/v1/hosts']) {
+    for (const path of [
+      '/v1/reports/service-entries',
+      '/v1/reports/blocked',
+      '/v1/reports/timeouts',
+      '/v1/hosts',
+    ]) {
       for (const q of attempts) {
-        if (path !== '/v1/reports/service-entries' && (q.startsWith('apiVersion') || q.startsWith('diff'))) continue;
+        if (path !== '/v1/reports/service-entries' && (q.startsWith('apiVersion') || q.startsWith('diff')))
+          continue;
         const res = await app.inject({ url: `${path}?${q.replace(/ /g, '%20')}` });
         expect(res.statusCode, `${path}?${q}`).toBe(400);
       }
     }
-    expect(await before()).toBe(rows);
+    expect(await rowCount()).toBe(rows);
   });
 
   it('runs only read-only SQL in /v1/query', async () => {
-    const rows = await before();
+    const rows = await rowCount();
     const post = (sql: string) => app.inject({ method: 'POST', url: '/v1/query', payload: { sql } });
     const ok = await post('SELECT count() AS n FROM access_log');
     expect(ok.statusCode).toBe(200);
@@ -325,7 +428,7 @@ describe('hostile input', () => {
       ["SELECT * FROM file('/etc/passwd', 'LineAsString')", 403],
       ["SELECT * FROM url('http://127.0.0.1:9/x', 'LineAsString')", 403],
       ["INSERT INTO FUNCTION file('/tmp/x.csv', 'CSV') SELECT 1", 400],
-      ['WITH 1 AS x SELECT x INTO OUTFILE \'/tmp/out\'', 400],
+      ["WITH 1 AS x SELECT x INTO OUTFILE '/tmp/out'", 400],
       ['SELECT number FROM numbers(100000000)', 400],
       ['', 400],
     ];
@@ -334,7 +437,7 @@ describe('hostile input', () => {
       expect(res.statusCode, sql).toBe(status);
       expect(res.json().error).toBeTruthy();
     }
-    expect(await before()).toBe(rows);
+    expect(await rowCount()).toBe(rows);
   });
 });
 
@@ -352,7 +455,13 @@ describe('scheduled reports', () => {
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const port = (hook.address() as { port: number }).port;
-    const schedule = { name: 'nightly', cron: '0 3 * * *', window: '24h', outputDir, webhook: `http://127.0.0.1:${port}/hook` };
+    const schedule = {
+      name: 'nightly',
+      cron: '0 3 * * *',
+      window: '24h',
+      outputDir,
+      webhook: `http://127.0.0.1:${port}/hook`,
+    };
     const deps = { store, registry: registryLoader([registryDir]) };
     try {
       const first = await runSchedule(schedule, deps);
@@ -361,7 +470,9 @@ describe('scheduled reports', () => {
       expect(first.blocked).toBe(9);
       expect(first.timeouts).toBe(4);
       expect(first.webhookStatus).toBe('200');
-      expect(readdirSync(outputDir).sort()).toEqual(first.outputs.map((p) => p.slice(outputDir.length + 1)).sort());
+      expect(readdirSync(outputDir).sort()).toEqual(
+        first.outputs.map((p) => p.slice(outputDir.length + 1)).sort(),
+      );
       const md = readFileSync(first.outputs.find((p) => p.endsWith('.md'))!, 'utf8');
       expect(md).toMatch(/New external hosts since the last run/);
       expect(md).toMatch(/hooks\.gamma\.io/);
@@ -370,7 +481,15 @@ describe('scheduled reports', () => {
       const second = await runSchedule(schedule, deps, Date.now() + 1000);
       expect(second.newHosts).toEqual([]);
 
-      await postFluentBit([{ line: istioLine({ ts: new Date().toISOString(), ...httpPassthrough('new.omega.io', '198.51.100.99') }), src: CHECKOUT }]);
+      await postFluentBit([
+        {
+          line: istioLine({
+            ts: new Date().toISOString(),
+            ...httpPassthrough('new.omega.io', '198.51.100.99'),
+          }),
+          src: CHECKOUT,
+        },
+      ]);
       const third = await runSchedule(schedule, deps, Date.now() + 2000);
       expect(third.newHosts).toEqual(['new.omega.io']);
       expect(await count(store, 'report_runs', "schedule = 'nightly'")).toBe(3);
