@@ -8,6 +8,7 @@ import { BodyError, type DecodedEntry, decodeBody } from '../ingest/fluent-bit-b
 import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
 import { RecentRequests } from '../ingest/recent-requests.js';
 import { NO_META, RowSources } from '../ingest/row-sources.js';
+import type { RowSource } from '../store/row-encoder.js';
 import type { Config } from '../schemas/config.js';
 
 export interface IngestRouteOptions {
@@ -37,7 +38,12 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     reply
       .code(state === 'full' ? 429 : 503)
       .header('Retry-After', RETRY_AFTER_S)
-      .send({ error: state === 'full' ? 'the intake queue is full; retry later' : 'the store is unavailable; retry later' });
+      .send({
+        error:
+          state === 'full'
+            ? 'the intake queue is full; retry later'
+            : 'the store is unavailable; retry later',
+      });
     return true;
   };
 
@@ -51,7 +57,9 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     const key = RecentRequests.key(route, body);
     const earlier = recent.get(key);
     if (earlier) {
-      await earlier;
+      // A retry of a body already accepted: answer for it once the first copy is stored, within the same bound.
+      const outcome = await waitStored(earlier, storeWaitMs);
+      if (outcome !== 'stored') return slow(reply);
       return { accepted: 0, duplicate: true };
     }
     if (refuseIfBusy(reply)) return reply;
@@ -64,29 +72,31 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     }
     const before = { parsed: pipeline.stats.parsed, dead: pipeline.stats.deadLetters };
     appendEntries(pipeline, entries, sources, origin);
-    const stored = pipeline.currentBatchStored();
-    recent.remember(key, stored);
-    const outcome = await Promise.race([
-      stored.then(() => 'stored' as const),
-      new Promise<'waiting'>((r) => setTimeout(r, storeWaitMs, 'waiting').unref()),
-    ]);
-    if (outcome === 'waiting') {
-      // The rows stay queued and will be stored; the retry is recognised and not stored again.
-      return reply.code(503).header('Retry-After', RETRY_AFTER_S).send({ error: 'the store is slow; retry later' });
-    }
-    return {
+    // Counted now: by the time the batch is stored, other requests' lines have joined it.
+    const result = {
       accepted: entries.length,
       parsed: pipeline.stats.parsed - before.parsed,
       deadLetters: pipeline.stats.deadLetters - before.dead,
     };
+    const stored = pipeline.currentBatchStored();
+    recent.remember(key, stored);
+    // The rows stay queued and will be stored either way; a retry is recognised and not stored again.
+    if ((await waitStored(stored, storeWaitMs)) !== 'stored') return slow(reply);
+    return result;
   };
 
   app.post('/v1/ingest/fluent-bit', async (req, reply) => {
     const body = bodyOf(req.body);
     const type = req.headers['content-type'];
-    if (!type) return reply.code(415).send({ error: 'a Content-Type is required (application/json, application/x-ndjson, application/msgpack)' });
-    return handle('fluent-bit', body, reply, () =>
-      decodeBody(body, { contentType: type, contentEncoding: req.headers['content-encoding'], limits }),
+    if (!type)
+      return reply.code(415).send({
+        error: 'a Content-Type is required (application/json, application/x-ndjson, application/msgpack)',
+      });
+    return handle(
+      'fluent-bit',
+      body,
+      reply,
+      () => decodeBody(body, { contentType: type, contentEncoding: req.headers['content-encoding'], limits }),
       req.ip,
     );
   });
@@ -94,12 +104,42 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
   app.post('/v1/ingest/lines', async (req, reply) => {
     const body = bodyOf(req.body);
     const type = req.headers['content-type'] ?? 'text/plain';
-    if (!/^text\/plain\b/i.test(type)) return reply.code(415).send({ error: 'lines must be sent as text/plain' });
-    return handle('lines', body, reply, () =>
-      decodeBody(body, { contentType: type, contentEncoding: req.headers['content-encoding'], format: 'lines', limits }),
+    if (!/^text\/plain\b/i.test(type))
+      return reply.code(415).send({ error: 'lines must be sent as text/plain' });
+    return handle(
+      'lines',
+      body,
+      reply,
+      () =>
+        decodeBody(body, {
+          contentType: type,
+          contentEncoding: req.headers['content-encoding'],
+          format: 'lines',
+          limits,
+        }),
       req.ip,
     );
   });
+}
+
+async function waitStored(stored: Promise<void>, ms: number): Promise<'stored' | 'waiting' | 'failed'> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      stored.then(() => 'stored' as const),
+      new Promise<'waiting'>((r) => {
+        timer = setTimeout(r, ms, 'waiting');
+      }),
+    ]);
+  } catch {
+    return 'failed';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function slow(reply: FastifyReply): FastifyReply {
+  return reply.code(503).header('Retry-After', RETRY_AFTER_S).send({ error: 'the store is slow; retry later' });
 }
 
 function bodyOf(body: unknown): Buffer {
@@ -107,14 +147,26 @@ function bodyOf(body: unknown): Buffer {
 }
 
 /** Lines are copied into one buffer per request, so the pipeline scans bytes without a Buffer per line. */
-function appendEntries(pipeline: IngestPipeline, entries: DecodedEntry[], sources: RowSources, origin: string): void {
+function appendEntries(
+  pipeline: IngestPipeline,
+  entries: DecodedEntry[],
+  sources: RowSources,
+  origin: string,
+): void {
   let total = 0;
   for (const e of entries) if (e.line !== undefined) total += Buffer.byteLength(e.line) + 1;
   const buf = Buffer.allocUnsafe(total);
   let pos = 0;
+  // One context per source, so a CRI line split into P fragments is joined across the request's records.
+  const contexts = new Map<RowSource, LineContext>();
   for (const e of entries) {
-    const ctx: LineContext = { source: sources.get('http', e.meta ?? NO_META), origin, timeMs: e.timeMs };
-    if (e.line !== undefined) {
+    const source = sources.get('http', e.meta ?? NO_META);
+    let ctx = contexts.get(source);
+    if (!ctx) contexts.set(source, (ctx = { source, origin }));
+    ctx.timeMs = e.timeMs;
+    if (e.line === '') {
+      pipeline.appendDeadLetter('empty log line', '', ctx);
+    } else if (e.line !== undefined) {
       const start = pos;
       pos += buf.write(e.line, pos);
       buf[pos++] = 10;
@@ -123,4 +175,5 @@ function appendEntries(pipeline: IngestPipeline, entries: DecodedEntry[], source
       pipeline.appendObject(e.object, ctx);
     }
   }
+  for (const ctx of contexts.values()) pipeline.endSource(ctx);
 }

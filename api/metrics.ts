@@ -1,5 +1,5 @@
 /** Prometheus metrics: intake counters read from the pipeline at scrape time, report timings as observed. */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { IngestPipeline } from '../ingest/pipeline.js';
 
 export class Metrics {
@@ -19,12 +19,20 @@ export class Metrics {
           this.inc(read());
         },
       });
-    counter('egresslens_lines_total', 'Lines and records received by intake', () => sum((p) => p.stats.lines));
+    counter('egresslens_lines_total', 'Lines and records received by intake', () =>
+      sum((p) => p.stats.lines),
+    );
     counter('egresslens_parsed_total', 'Lines parsed into access_log rows', () => sum((p) => p.stats.parsed));
-    counter('egresslens_dead_letters_total', 'Lines kept in dead_letters', () => sum((p) => p.stats.deadLetters));
+    counter('egresslens_dead_letters_total', 'Lines kept in dead_letters', () =>
+      sum((p) => p.stats.deadLetters),
+    );
     counter('egresslens_batches_total', 'Batches sealed for the store', () => sum((p) => p.stats.batches));
-    counter('egresslens_stored_rows_total', 'Rows the store acknowledged', () => sum((p) => p.stats.storedRows));
-    counter('egresslens_insert_errors_total', 'Failed insert attempts (each retried)', () => sum((p) => p.stats.insertErrors));
+    counter('egresslens_stored_rows_total', 'Rows the store acknowledged', () =>
+      sum((p) => p.stats.storedRows),
+    );
+    counter('egresslens_insert_errors_total', 'Failed insert attempts (each retried)', () =>
+      sum((p) => p.stats.insertErrors),
+    );
     new Gauge({
       name: 'egresslens_queue_batches',
       help: 'Sealed batches waiting for the store',

@@ -9,8 +9,13 @@ export async function queryRoutes(app: FastifyInstance, opts: { store: Store }):
     '/v1/query',
     {
       schema: {
-        description: 'Runs read-only SQL against access_log and dead_letters (readonly=1, 10,000 rows, 10 s).',
-        body: { type: 'object', required: ['sql'], properties: { sql: { type: 'string', maxLength: 100_000 } } },
+        description:
+          'Runs read-only SQL against access_log and dead_letters (readonly=1, 10,000 rows, 10 s).',
+        body: {
+          type: 'object',
+          required: ['sql'],
+          properties: { sql: { type: 'string', maxLength: 100_000 } },
+        },
       },
     },
     async (req, reply) => {
@@ -25,7 +30,8 @@ export async function queryRoutes(app: FastifyInstance, opts: { store: Store }):
       } catch (err) {
         const message = (err as Error).message;
         // The engine refusing a write or a settings change is the caller's fault, not ours.
-        if (/readonly|READONLY|Code: 164\b/.test(message)) return reply.code(403).send({ error: `refused: ${firstLine(message)}` });
+        if (/readonly|READONLY|Code: 164\b/.test(message))
+          return reply.code(403).send({ error: `refused: ${firstLine(message)}` });
         if (/Code: (62|46|47|60|81|36|43|44|53|386|396|158|159|241|307)\b/.test(message)) {
           return reply.code(400).send({ error: firstLine(message) });
         }

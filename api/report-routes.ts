@@ -1,10 +1,10 @@
 /** Report routes: validated by zod, computed by reports/render-report.ts, timed into /metrics. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { RegistryEntry } from '../reports/registry.js';
 import { type ReportKind, type ReportRequest, renderReport } from '../reports/render-report.js';
 import { WindowError } from '../reports/window.js';
-import { FormatQuerySchema, ServiceEntryQuerySchema, jsonSchemaOf } from '../schemas/api.js';
+import { FormatQuerySchema, jsonSchemaOf, ServiceEntryQuerySchema } from '../schemas/api.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -26,11 +26,18 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
     }
   };
   const invalid = (reply: FastifyReply, error: z.ZodError) =>
-    reply.code(400).send({ error: error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
+    reply
+      .code(400)
+      .send({ error: error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ') });
 
   app.get(
     '/v1/reports/service-entries',
-    { schema: { description: 'Suggested ServiceEntries for PassthroughCluster traffic, diffed against the registry.', querystring: jsonSchemaOf(ServiceEntryQuerySchema) } },
+    {
+      schema: {
+        description: 'Suggested ServiceEntries for PassthroughCluster traffic, diffed against the registry.',
+        querystring: jsonSchemaOf(ServiceEntryQuerySchema),
+      },
+    },
     async (req, reply) => {
       const q = ServiceEntryQuerySchema.safeParse(req.query);
       if (!q.success) return invalid(reply, q.error);
@@ -41,7 +48,15 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
   for (const kind of ['blocked', 'timeouts'] as const) {
     app.get(
       `/v1/reports/${kind}`,
-      { schema: { description: kind === 'blocked' ? 'What REGISTRY_ONLY denied, by destination and source.' : 'Route and idle timeouts by destination and route.', querystring: jsonSchemaOf(FormatQuerySchema) } },
+      {
+        schema: {
+          description:
+            kind === 'blocked'
+              ? 'What REGISTRY_ONLY denied, by destination and source.'
+              : 'Route and idle timeouts by destination and route.',
+          querystring: jsonSchemaOf(FormatQuerySchema),
+        },
+      },
       async (req, reply) => {
         const q = FormatQuerySchema.safeParse(req.query);
         if (!q.success) return invalid(reply, q.error);
@@ -51,7 +66,12 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
   }
   app.get(
     '/v1/hosts',
-    { schema: { description: 'Every external destination with its status: allowed, passthrough or blocked.', querystring: jsonSchemaOf(FormatQuerySchema) } },
+    {
+      schema: {
+        description: 'Every external destination with its status: allowed, passthrough or blocked.',
+        querystring: jsonSchemaOf(FormatQuerySchema),
+      },
+    },
     async (req, reply) => {
       const q = FormatQuerySchema.safeParse(req.query);
       if (!q.success) return invalid(reply, q.error);

@@ -44,7 +44,11 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
 
   await app.register(swagger, {
     openapi: {
-      info: { title: 'egresslens', version: '0.1.0', description: 'Egress answers from Envoy/Istio access logs' },
+      info: {
+        title: 'egresslens',
+        version: '0.1.0',
+        description: 'Egress answers from Envoy/Istio access logs',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: config.authToken ? [{ bearer: [] }] : [],
     },

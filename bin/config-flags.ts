@@ -55,7 +55,10 @@ export function configFromFlags(values: FlagValues): Config {
   }
   if (str('kafka-brokers') || str('kafka-topic')) {
     flags.kafka = {
-      brokers: str('kafka-brokers')?.split(',').map((b) => b.trim()).filter(Boolean),
+      brokers: str('kafka-brokers')
+        ?.split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
       topic: str('kafka-topic'),
       group: str('kafka-group'),
     };

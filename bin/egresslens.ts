@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** The egresslens command line. Each subcommand lives in bin/commands/. */
 import { parseArgs } from 'node:util';
-import { SERVE_OPTIONS, STORE_OPTIONS, configFromFlags } from './config-flags.js';
 import { ingestUsage, runIngest } from './commands/ingest.js';
 import { parseUsage, runParse } from './commands/parse.js';
 import { reportUsage, runReport } from './commands/report.js';
 import { runServe, serveUsage } from './commands/serve.js';
+import { configFromFlags, SERVE_OPTIONS, STORE_OPTIONS } from './config-flags.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `usage: egresslens <command> [options]
@@ -32,13 +32,21 @@ async function main(argv: string[]): Promise<number> {
       return runParse({ format: values.format, file: positionals[0] });
     }
     case 'serve': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: SERVE_OPTIONS });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: SERVE_OPTIONS,
+      });
       if (values.help) return help(serveUsage);
       if (positionals.length) throw new UsageError(`serve takes no arguments (got ${positionals.join(' ')})`);
       return runServe(configFromFlags(values));
     }
     case 'ingest': {
-      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: STORE_OPTIONS });
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: STORE_OPTIONS,
+      });
       if (values.help) return help(ingestUsage);
       return runIngest(configFromFlags(values), positionals);
     }

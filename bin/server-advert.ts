@@ -13,9 +13,17 @@ export interface ServerAdvert {
   tokenRequired: boolean;
 }
 
-export function advertiseServer(dataDir: string, address: string, tokenRequired: boolean): { remove(): void } {
+export function advertiseServer(
+  dataDir: string,
+  address: string,
+  tokenRequired: boolean,
+): { remove(): void } {
   const path = join(resolve(dataDir), FILE);
-  const advert: ServerAdvert = { url: address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'), pid: process.pid, tokenRequired };
+  const advert: ServerAdvert = {
+    url: address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]'),
+    pid: process.pid,
+    tokenRequired,
+  };
   writeFileSync(path, JSON.stringify(advert));
   return { remove: () => rmSync(path, { force: true }) };
 }

@@ -2,7 +2,7 @@
  * Picks the parser for a line: a fixed TEXT format, JSON, or auto-detection. The TEXT fast path leaves
  * the scan in the parser's state for the row encoder; everything else yields a record object.
  */
-import { AutoParser, type AccessRecord, ParseFailure, TextParser, parseJsonLine } from '../parser/index.js';
+import { type AccessRecord, AutoParser, ParseFailure, parseJsonLine, TextParser } from '../parser/index.js';
 import { findPreset } from '../parser/presets.js';
 
 export class LineDecoder {
@@ -21,7 +21,10 @@ export class LineDecoder {
 
   /** A TextParser whose state holds the scan of `buf[start..end)`, or a record, or why it failed. */
   decode(buf: Buffer, start: number, end: number): TextParser | AccessRecord | ParseFailure {
-    if (this.text) return this.text.scan(buf, start, end) ? this.text : this.text.failure(buf, start, end, this.text.state);
+    if (this.text)
+      return this.text.scan(buf, start, end)
+        ? this.text
+        : this.text.failure(buf, start, end, this.text.state);
     if (this.json) return parseJsonLine(buf.toString('utf8', start, end));
     const auto = this.auto!;
     if (buf[start] === 91) {

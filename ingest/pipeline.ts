@@ -7,13 +7,13 @@
  * Every batch carries a token derived from its content (or one the source gives, such as Kafka offsets), so
  * a batch retried after a timeout is stored once.
  */
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { criPayloadStart, recordFromObject } from '../parser/index.js';
-import { type RowSource, RowEncoder } from '../store/row-encoder.js';
+import { RowEncoder, type RowSource } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS, DEAD_LETTER_INSERT_COLUMNS } from '../store/schema.js';
 import { type Store, StoreConfigError } from '../store/store.js';
-import { LineDecoder, isFailure, isTextMatch } from './line-decoder.js';
+import { isFailure, isTextMatch, LineDecoder } from './line-decoder.js';
 
 export interface PipelineOptions {
   /** Parser spec: `auto`, `json`, a preset name or an Envoy format string. */
@@ -27,6 +27,13 @@ export interface PipelineOptions {
   storeRaw: boolean;
   retryBaseMs: number;
   retryMaxMs: number;
+  /**
+   * Prefix of the dedup tokens of batches sealed without a token of their own: batch i gets `<prefix>:<i>`.
+   * A file ingest derives it from the inputs, so re-running it after a crash repeats the same tokens and
+   * ClickHouse drops the batches already stored; a server uses a random one, so two requests that happen to
+   * carry identical lines are both stored (a retried request is recognised before it reaches a batch).
+   */
+  tokenPrefix?: string;
 }
 
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
@@ -103,6 +110,8 @@ export class IngestPipeline {
   private storeDown = false;
   private closed = false;
   private roomWaiters: Array<() => void> = [];
+  private readonly tokenPrefix: string;
+  private sealed = 0;
 
   constructor(
     private readonly store: Store,
@@ -110,6 +119,7 @@ export class IngestPipeline {
     private readonly log?: Logger,
   ) {
     this.decoder = new LineDecoder(opts.format);
+    this.tokenPrefix = opts.tokenPrefix ?? `run-${randomUUID()}`;
     this.current.done.catch(() => {});
   }
 
@@ -152,16 +162,38 @@ export class IngestPipeline {
     const result = this.decoder.decode(buf, start, end);
     const fallbackTime = ctx.timeMs ?? Date.now();
     if (isTextMatch(result)) {
-      if (!batch.encoder.addScan(result, buf, result.state, ctx.source, this.opts.storeRaw, start, end, fallbackTime)) {
+      if (
+        !batch.encoder.addScan(
+          result,
+          buf,
+          result.state,
+          ctx.source,
+          this.opts.storeRaw,
+          start,
+          end,
+          fallbackTime,
+        )
+      ) {
         const record = result.parseBytes(buf, start, end);
         if (isFailure(record)) this.addDeadLetter(batch, record.error, record.offset, record.raw, ctx);
-        else batch.encoder.addRecord(record, ctx.source, this.opts.storeRaw ? rawText(buf, start, end) : null, fallbackTime);
+        else
+          batch.encoder.addRecord(
+            record,
+            ctx.source,
+            this.opts.storeRaw ? rawText(buf, start, end) : null,
+            fallbackTime,
+          );
       }
       this.stats.parsed++;
     } else if (isFailure(result)) {
       this.addDeadLetter(batch, result.error, result.offset, result.raw, ctx);
     } else {
-      batch.encoder.addRecord(result, ctx.source, this.opts.storeRaw ? rawText(buf, start, end) : null, fallbackTime);
+      batch.encoder.addRecord(
+        result,
+        ctx.source,
+        this.opts.storeRaw ? rawText(buf, start, end) : null,
+        fallbackTime,
+      );
       this.stats.parsed++;
     }
     this.afterAppend();
@@ -174,7 +206,12 @@ export class IngestPipeline {
     const record = recordFromObject(obj, raw);
     if (isFailure(record)) this.addDeadLetter(this.current, record.error, record.offset, raw, ctx);
     else {
-      this.current.encoder.addRecord(record, ctx.source, this.opts.storeRaw ? raw : null, ctx.timeMs ?? Date.now());
+      this.current.encoder.addRecord(
+        record,
+        ctx.source,
+        this.opts.storeRaw ? raw : null,
+        ctx.timeMs ?? Date.now(),
+      );
       this.stats.parsed++;
     }
     this.afterAppend();
@@ -187,17 +224,33 @@ export class IngestPipeline {
     this.afterAppend();
   }
 
-  /** The promise of the batch now taking rows: resolves when what was appended so far is stored. */
+  /**
+   * Resolves when everything appended so far is stored: the batch now taking rows, or, when that one is
+   * still empty (the rows filled and sealed a batch, or nothing was appended), the last sealed one, since
+   * batches are stored in order.
+   */
   currentBatchStored(): Promise<void> {
-    this.armTimer();
-    return this.current.done;
+    if (this.current.size > 0) {
+      this.armTimer();
+      return this.current.done;
+    }
+    return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
+  }
+
+  /** CRI `P` fragments still waiting when their source ends can never be completed: kept as a dead letter. */
+  endSource(ctx: LineContext): void {
+    if (!ctx.partial?.length) return;
+    const raw = Buffer.concat(ctx.partial).toString('utf8');
+    ctx.partial = undefined;
+    this.appendDeadLetter('CRI partial line (P) without its final piece (F)', raw, ctx);
   }
 
   /** Seals the current batch now (with the source's own dedup token, if given); resolves when it is stored. */
   seal(token?: string): Promise<void> {
     const batch = this.current;
-    if (batch.size === 0) return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
-    batch.token = token;
+    if (batch.size === 0)
+      return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
+    batch.token = token ?? `${this.tokenPrefix}:${this.sealed++}`;
     this.current = new Batch();
     this.current.done.catch(() => {});
     if (this.timer) clearTimeout(this.timer);
@@ -228,14 +281,21 @@ export class IngestPipeline {
     if (this.timer) clearTimeout(this.timer);
     if (outcome === 'timeout') {
       const rows = this.queue.reduce((n, b) => n + b.size, 0);
-      this.log?.error({ rows, batches: this.queue.length }, 'shutdown: the store did not take these rows in time');
+      this.log?.error(
+        { rows, batches: this.queue.length },
+        'shutdown: the store did not take these rows in time',
+      );
       for (const b of this.queue) b.reject(new Error('pipeline closed before the store accepted the batch'));
     }
   }
 
   private afterAppend(): void {
     const batch = this.current;
-    if (batch.encoder.rows >= this.opts.batchRows || batch.encoder.bytes >= this.opts.batchBytes || batch.dead.length >= this.opts.batchRows) {
+    if (
+      batch.encoder.rows >= this.opts.batchRows ||
+      batch.encoder.bytes >= this.opts.batchBytes ||
+      batch.dead.length >= this.opts.batchRows
+    ) {
       this.seal();
     } else {
       this.armTimer();
@@ -288,8 +348,10 @@ export class IngestPipeline {
   }
 
   private async insertWithRetry(batch: Batch): Promise<void> {
-    const rowsToken = batch.token ? `${batch.token}:rows` : batch.rowsBody?.length ? `rows:${digest(batch.rowsBody)}` : undefined;
-    const deadToken = batch.token ? `${batch.token}:dead` : batch.deadBody ? `dead:${digest(batch.deadBody)}` : undefined;
+    // Every insert carries a token: without one, non_replicated_deduplication_window would drop a batch
+    // merely because its content equals an earlier one's.
+    const rowsToken = `${batch.token}:rows`;
+    const deadToken = `${batch.token}:dead`;
     for (let attempt = 0; !this.closed; attempt++) {
       const started = performance.now();
       try {
@@ -320,16 +382,16 @@ export class IngestPipeline {
         this.storeDown = true;
         const delay = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(attempt, 10));
         const level = err instanceof StoreConfigError ? 'error' : 'warn';
-        this.log?.[level]({ err, attempt, delayMs: delay, rows: batch.sealedRows }, 'insert failed; retrying');
+        this.log?.[level](
+          { err, attempt, delayMs: delay, rows: batch.sealedRows },
+          'insert failed; retrying',
+        );
         await new Promise((r) => setTimeout(r, delay));
       }
     }
   }
 }
 
-function digest(body: Buffer): string {
-  return createHash('sha1').update(body).digest('hex');
-}
 
 function rawText(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, end);

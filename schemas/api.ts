@@ -5,7 +5,10 @@ import { z } from 'zod';
 const namespace = z
   .string()
   .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name (lowercase letters, digits, dashes)');
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    'a Kubernetes namespace name (lowercase letters, digits, dashes)',
+  );
 
 const timePoint = z
   .string()

@@ -11,10 +11,16 @@ const positiveInt = z.coerce.number().int().positive();
 
 export const ScheduleSchema = z
   .object({
-    name: z.string().min(1).regex(/^[a-z0-9][a-z0-9-]*$/, 'use lowercase letters, digits and dashes'),
+    name: z
+      .string()
+      .min(1)
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'use lowercase letters, digits and dashes'),
     cron: z.string().min(1),
     /** Look-back window of each run, e.g. `24h`, `7d`. */
-    window: z.string().regex(/^\d+[smhd]$/, 'a duration like 30m, 24h or 7d').default('24h'),
+    window: z
+      .string()
+      .regex(/^\d+[smhd]$/, 'a duration like 30m, 24h or 7d')
+      .default('24h'),
     outputDir: z.string().optional(),
     webhook: z.string().url().optional(),
   })
@@ -38,7 +44,10 @@ export const ConfigSchema = z
         url: z.string().url(),
         username: z.string().default('default'),
         password: z.string().default(''),
-        database: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain database name').default('default'),
+        database: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain database name')
+          .default('default'),
       })
       .strict()
       .optional(),
@@ -115,7 +124,12 @@ function merge(base: Layer, over: Layer): Layer {
     if (v === undefined) continue;
     const prev = out[k];
     out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      prev &&
+      typeof prev === 'object' &&
+      !Array.isArray(prev)
         ? merge(prev as Layer, v as Layer)
         : v;
   }
@@ -136,7 +150,9 @@ export function readConfigFile(path: string): Layer {
     }
     return value as Layer;
   } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`);
+    throw new ConfigError(
+      `config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
+    );
   }
 }
 
@@ -156,7 +172,9 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration${opts.file ? ` (file ${opts.file}, env, flags)` : ''}:\n${lines.join('\n')}`);
+    throw new ConfigError(
+      `invalid configuration${opts.file ? ` (file ${opts.file}, env, flags)` : ''}:\n${lines.join('\n')}`,
+    );
   }
   return result.data;
 }

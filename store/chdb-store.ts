@@ -6,8 +6,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Session, drainPending } from 'chdb';
-import { type SchemaOptions, applyMigrations } from './schema.js';
+import { drainPending, Session } from 'chdb';
+import { applyMigrations, type SchemaOptions } from './schema.js';
 import {
   DEFAULT_READONLY_LIMITS,
   type InsertRequest,
@@ -67,7 +67,10 @@ export class ChdbStore implements Store {
   async migrate(): Promise<void> {
     await applyMigrations(
       (sql) => this.command(sql),
-      async () => (await this.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)),
+      async () =>
+        (await this.query<{ version: number }>('SELECT version FROM schema_migrations')).map((r) =>
+          Number(r.version),
+        ),
       this.schema,
     );
   }

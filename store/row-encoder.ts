@@ -20,9 +20,15 @@ export interface RowSource {
 
 /** The canonical columns: the first 24 of ACCESS_LOG_INSERT_COLUMNS, up to `format`. */
 const FIELD_COLUMNS = ACCESS_LOG_INSERT_COLUMNS.slice(0, ACCESS_LOG_INSERT_COLUMNS.indexOf('format'));
-const INT_COLUMNS = new Set(['response_code', 'bytes_received', 'bytes_sent', 'duration', 'upstream_service_time']);
+const INT_COLUMNS = new Set([
+  'response_code',
+  'bytes_received',
+  'bytes_sent',
+  'duration',
+  'upstream_service_time',
+]);
 
-const enum Kind {
+enum Kind {
   Str = 0,
   Int = 1,
   Time = 2,
@@ -101,7 +107,16 @@ export class RowEncoder {
   }
 
   /** A row from a successful scan of `buf[start..end)`; `raw` keeps the line itself. */
-  addScan(parser: TextParser, buf: Uint8Array, st: ScanState, source: RowSource, raw: boolean, start: number, end: number, fallbackTimeMs: number): boolean {
+  addScan(
+    parser: TextParser,
+    buf: Uint8Array,
+    st: ScanState,
+    source: RowSource,
+    raw: boolean,
+    start: number,
+    end: number,
+    fallbackTimeMs: number,
+  ): boolean {
     const plan = planFor(parser);
     if (plan.needsRecordPath) return false;
     // Every field lies inside the line, so six bytes per line byte (a \u00XX escape) bound the whole row.
@@ -210,7 +225,6 @@ export class RowEncoder {
   private appendJsonString(s: string): void {
     this.appendString(JSON.stringify(s));
   }
-
 }
 
 const EMPTY_STRING = Buffer.from('""');

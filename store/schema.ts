@@ -190,7 +190,9 @@ export async function applyMigrations(
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     for (const sql of m.statements(opts)) await run(sql);
-    await run(`INSERT INTO schema_migrations (version, name) VALUES (${m.version}, '${m.name.replace(/'/g, '')}')`);
+    await run(
+      `INSERT INTO schema_migrations (version, name) VALUES (${m.version}, '${m.name.replace(/'/g, '')}')`,
+    );
     ran.push(m.version);
   }
   return ran;

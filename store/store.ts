@@ -32,7 +32,11 @@ export interface ReadOnlyLimits {
   maxMemoryBytes: number;
 }
 
-export const DEFAULT_READONLY_LIMITS: ReadOnlyLimits = { maxRows: 10_000, maxSeconds: 10, maxMemoryBytes: 1 << 30 };
+export const DEFAULT_READONLY_LIMITS: ReadOnlyLimits = {
+  maxRows: 10_000,
+  maxSeconds: 10,
+  maxMemoryBytes: 1 << 30,
+};
 
 export interface Store {
   readonly kind: 'embedded' | 'server';

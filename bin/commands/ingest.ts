@@ -1,5 +1,7 @@
 /** `egresslens ingest FILE... | -`: files (plain, gzip, CRI or Docker-wrapped) or stdin into the store. */
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import cliProgress from 'cli-progress';
 import pino from 'pino';
@@ -46,7 +48,17 @@ export async function runIngest(config: Config, files: string[]): Promise<number
   await store.migrate();
   const pipeline = new IngestPipeline(
     store,
-    { ...config.ingest, format: config.format, storeRaw: config.storeRaw, retryBaseMs: 200, retryMaxMs: 5000 },
+    {
+      ...config.ingest,
+      format: config.format,
+      storeRaw: config.storeRaw,
+      retryBaseMs: 200,
+      retryMaxMs: 5000,
+      // Batches cut by size only, never by a timer, and tokens named after the inputs: running the same
+      // ingest again after a crash produces the same batches, which the store recognises and skips.
+      flushIntervalMs: 2 ** 31 - 1,
+      tokenPrefix: inputsToken(files, config),
+    },
     log,
   );
   const summary = await ingestFiles(pipeline, files, process.stderr.isTTY === true);
@@ -59,14 +71,35 @@ export async function runIngest(config: Config, files: string[]): Promise<number
   return 0;
 }
 
+/** Identifies a run by its inputs (path, size, modification time) and the settings that shape its batches. */
+function inputsToken(files: string[], config: Config): string {
+  const hash = createHash('sha1');
+  for (const f of files.length ? files : ['-']) {
+    if (f === '-') hash.update(`stdin:${randomUUID()}`);
+    else {
+      const st = statSync(f);
+      hash.update(`${resolve(f)}:${st.size}:${st.mtimeMs}\n`);
+    }
+  }
+  hash.update(JSON.stringify([config.format, config.storeRaw, config.ingest.batchRows, config.ingest.batchBytes]));
+  return `file-${hash.digest('hex').slice(0, 24)}`;
+}
+
 /** Streams each input through the pipeline, pausing whenever its queue is full. */
-export async function ingestFiles(pipeline: IngestPipeline, files: string[], progress: boolean): Promise<IngestSummary> {
+export async function ingestFiles(
+  pipeline: IngestPipeline,
+  files: string[],
+  progress: boolean,
+): Promise<IngestSummary> {
   const started = performance.now();
   const inputs = files.length ? files : ['-'];
   const total = inputs.reduce((n, f) => n + (f === '-' ? 0 : statSync(f).size), 0);
   const bar = progress
     ? new cliProgress.SingleBar(
-        { format: 'ingest {bar} {percentage}% | {mb} MB | {rate} lines/s | {dead} dead letters', hideCursor: true },
+        {
+          format: 'ingest {bar} {percentage}% | {mb} MB | {rate} lines/s | {dead} dead letters',
+          hideCursor: true,
+        },
         cliProgress.Presets.shades_classic,
       )
     : undefined;
@@ -108,6 +141,7 @@ export async function ingestFiles(pipeline: IngestPipeline, files: string[], pro
         });
       }
     }
+    pipeline.endSource(ctx);
   }
   await pipeline.flush();
   bar?.stop();

@@ -3,7 +3,12 @@
  * running `serve` holds the embedded store (chDB allows one process per data directory), from its API.
  */
 import { loadRegistry } from '../../reports/registry.js';
-import { REPORT_KINDS, type ReportFormat, type ReportKind, renderReport } from '../../reports/render-report.js';
+import {
+  REPORT_KINDS,
+  type ReportFormat,
+  type ReportKind,
+  renderReport,
+} from '../../reports/render-report.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';
@@ -40,7 +45,8 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   if (!['yaml', 'json', 'table'].includes(format) || (format === 'yaml' && kind !== 'service-entries')) {
     throw new UsageError(`--format ${format} does not apply to ${kind}`);
   }
-  if (args.apiVersion && !['v1', 'v1beta1'].includes(args.apiVersion)) throw new UsageError('--api-version is v1 or v1beta1');
+  if (args.apiVersion && !['v1', 'v1beta1'].includes(args.apiVersion))
+    throw new UsageError('--api-version is v1 or v1beta1');
   const token = args.authToken ?? config.authToken;
   if (args.server) return fromServer(args.server, kind, format, args, token);
 
@@ -51,7 +57,9 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
     if (!(err instanceof StoreLockedError)) throw err;
     const advert = findServer(config.data);
     if (!advert) throw err;
-    process.stderr.write(`egresslens: ${config.data} is held by a running egresslens serve (pid ${advert.pid}); asking it at ${advert.url}\n`);
+    process.stderr.write(
+      `egresslens: ${config.data} is held by a running egresslens serve (pid ${advert.pid}); asking it at ${advert.url}\n`,
+    );
     return fromServer(advert.url, kind, format, args, token);
   }
   try {
@@ -73,10 +81,22 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   return 0;
 }
 
-async function fromServer(base: string, kind: ReportKind, format: ReportFormat, args: ReportArgs, token: string | undefined): Promise<number> {
+async function fromServer(
+  base: string,
+  kind: ReportKind,
+  format: ReportFormat,
+  args: ReportArgs,
+  token: string | undefined,
+): Promise<number> {
   const path = kind === 'hosts' ? '/v1/hosts' : `/v1/reports/${kind}`;
   const url = new URL(path, base);
-  for (const [k, v] of Object.entries({ since: args.since, until: args.until, namespace: args.namespace, format, apiVersion: args.apiVersion })) {
+  for (const [k, v] of Object.entries({
+    since: args.since,
+    until: args.until,
+    namespace: args.namespace,
+    format,
+    apiVersion: args.apiVersion,
+  })) {
     if (v) url.searchParams.set(k, v);
   }
   const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });

@@ -3,10 +3,10 @@ import pino from 'pino';
 import { buildServer } from '../../api/server.js';
 import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
+import { registryLoader } from '../../reports/registry-loader.js';
+import { startSchedules } from '../../reports/scheduler.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
 import { openStore } from '../../store/open-store.js';
-import { startSchedules } from '../../reports/scheduler.js';
-import { registryLoader } from '../../reports/registry-loader.js';
 import { advertiseServer } from '../server-advert.js';
 
 export const serveUsage = `usage: egresslens serve [options]
@@ -30,16 +30,32 @@ export async function runServe(config: Config): Promise<number> {
   await store.migrate();
   const pipeline = new IngestPipeline(
     store,
-    { ...config.ingest, format: config.format, storeRaw: config.storeRaw, retryBaseMs: 200, retryMaxMs: 5000 },
+    {
+      ...config.ingest,
+      format: config.format,
+      storeRaw: config.storeRaw,
+      retryBaseMs: 200,
+      retryMaxMs: 5000,
+    },
     log.child({ component: 'ingest' }),
   );
   const registry = registryLoader(config.registry);
   await registry(); // a broken registry file fails the start, with the file named, not the first report
   const { app } = await buildServer({ config, store, pipeline, log, registry });
   const address = await app.listen({ host: config.host, port: config.port });
-  const advert = store.kind === 'embedded' ? advertiseServer(config.data, address, config.authToken !== undefined) : undefined;
-  const scheduler = startSchedules(config.schedules, { store, registry, log: log.child({ component: 'schedule' }) });
-  log.info({ address, store: store.kind, data: store.kind === 'embedded' ? config.data : config.clickhouse?.url }, 'egresslens is serving');
+  const advert =
+    store.kind === 'embedded'
+      ? advertiseServer(config.data, address, config.authToken !== undefined)
+      : undefined;
+  const scheduler = startSchedules(config.schedules, {
+    store,
+    registry,
+    log: log.child({ component: 'schedule' }),
+  });
+  log.info(
+    { address, store: store.kind, data: store.kind === 'embedded' ? config.data : config.clickhouse?.url },
+    'egresslens is serving',
+  );
 
   // Kafka: a consumer-group member with its own pipeline into the same store; stopped before the store closes.
   let kafka: KafkaConsumer | undefined;
@@ -51,7 +67,10 @@ export async function runServe(config: Config): Promise<number> {
         store,
         log: log.child({ component: 'kafka' }),
         pipeline: { format: config.format, storeRaw: config.storeRaw },
-        limits: { maxKeysPerRecord: config.ingest.maxKeysPerRecord, maxRecordsPerMessage: config.ingest.maxRecords },
+        limits: {
+          maxKeysPerRecord: config.ingest.maxKeysPerRecord,
+          maxRecordsPerMessage: config.ingest.maxRecords,
+        },
         onFatal: () => {
           kafkaFailed = true;
           process.kill(process.pid, 'SIGTERM');
@@ -64,14 +83,15 @@ export async function runServe(config: Config): Promise<number> {
     }
   }
 
-  if (!kafkaFailed) await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      log.info({ signal }, 'shutting down: no new requests, flushing what was accepted');
-      resolve();
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  if (!kafkaFailed)
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info({ signal }, 'shutting down: no new requests, flushing what was accepted');
+        resolve();
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
   await kafka?.stop();
   scheduler.stop();
   await app.close();

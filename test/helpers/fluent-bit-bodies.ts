@@ -8,7 +8,13 @@ import { ExtData, encode } from '@msgpack/msgpack';
 
 export type FluentFormat = 'json' | 'json_lines' | 'json_stream' | 'msgpack_legacy' | 'msgpack_v2';
 
-export const FLUENT_FORMATS: readonly FluentFormat[] = ['json', 'json_lines', 'json_stream', 'msgpack_legacy', 'msgpack_v2'];
+export const FLUENT_FORMATS: readonly FluentFormat[] = [
+  'json',
+  'json_lines',
+  'json_stream',
+  'msgpack_legacy',
+  'msgpack_v2',
+];
 
 /** One record before Fluent Bit serialises it: its event time (epoch seconds, with fraction) and its map. */
 export interface FluentEvent {
@@ -35,7 +41,11 @@ function withDate(e: FluentEvent): Record<string, unknown> {
   return { date: e.time, ...e.record };
 }
 
-export function fluentBody(events: FluentEvent[], format: FluentFormat, opts: { gzip?: boolean; groups?: boolean } = {}): FluentBody {
+export function fluentBody(
+  events: FluentEvent[],
+  format: FluentFormat,
+  opts: { gzip?: boolean; groups?: boolean } = {},
+): FluentBody {
   let body: Buffer;
   let type: string;
   switch (format) {
@@ -53,7 +63,9 @@ export function fluentBody(events: FluentEvent[], format: FluentFormat, opts: { 
       break;
     case 'msgpack_legacy':
       // Integer seconds for even events, float seconds for odd ones: both occur in the wild.
-      body = Buffer.concat(events.map((e, i) => encode([i % 2 === 0 ? Math.floor(e.time) : e.time, e.record])));
+      body = Buffer.concat(
+        events.map((e, i) => encode([i % 2 === 0 ? Math.floor(e.time) : e.time, e.record])),
+      );
       type = 'application/msgpack';
       break;
     case 'msgpack_v2': {

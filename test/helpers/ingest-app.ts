@@ -70,7 +70,12 @@ export function post(
   body: Buffer | string,
   headers: Record<string, string> = {},
 ): Promise<LightMyRequestResponse> {
-  return app.inject({ method: 'POST', url, payload: typeof body === 'string' ? Buffer.from(body) : body, headers });
+  return app.inject({
+    method: 'POST',
+    url,
+    payload: typeof body === 'string' ? Buffer.from(body) : body,
+    headers,
+  });
 }
 
 /** Prometheus text exposition → value of an unlabelled sample. */

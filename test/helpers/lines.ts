@@ -10,7 +10,11 @@ export function joinLines(lines: string[]): Buffer {
   return Buffer.from(`${lines.join('\n')}\n`);
 }
 
-export async function count(store: { query<T>(sql: string): Promise<T[]> }, table: string, where = '1'): Promise<number> {
+export async function count(
+  store: { query<T>(sql: string): Promise<T[]> },
+  table: string,
+  where = '1',
+): Promise<number> {
   const rows = await store.query<{ n: string | number }>(`SELECT count() AS n FROM ${table} WHERE ${where}`);
   return Number(rows[0]?.n ?? 0);
 }

@@ -2,7 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_PIPELINE_OPTIONS, IngestPipeline, type LineContext, type PipelineOptions } from '../../ingest/pipeline.js';
+import {
+  DEFAULT_PIPELINE_OPTIONS,
+  IngestPipeline,
+  type LineContext,
+  type PipelineOptions,
+} from '../../ingest/pipeline.js';
 import { ChdbStore } from '../../store/chdb-store.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
 import { count, generatedLines, joinLines } from '../helpers/lines.js';
@@ -11,7 +16,14 @@ const dir = mkdtempSync(join(tmpdir(), 'egresslens-pipeline-'));
 let store: ChdbStore;
 
 const ctx = (): LineContext => ({
-  source: { source: 'file', namespace: 'shop', pod: 'checkout-1', container: 'istio-proxy', workload: 'checkout', node: 'n1' },
+  source: {
+    source: 'file',
+    namespace: 'shop',
+    pod: 'checkout-1',
+    container: 'istio-proxy',
+    workload: 'checkout',
+    node: 'n1',
+  },
   origin: 'test',
 });
 
@@ -50,14 +62,21 @@ beforeEach(async () => {
 describe('ingest pipeline on the embedded store', () => {
   it('stores every parsable line and keeps every other one as a dead letter', async () => {
     const good = generatedLines(5000).map((g) => g.line);
-    const bad = ['garbage', '[2024-01-01T00:00:00.000Z] "GET / HTTP/1.1" 2x0 -', '{"not":"an access log"}', '{broken json'];
+    const bad = [
+      'garbage',
+      '[2024-01-01T00:00:00.000Z] "GET / HTTP/1.1" 2x0 -',
+      '{"not":"an access log"}',
+      '{broken json',
+    ];
     const p = new IngestPipeline(store, opts({ batchRows: 1000 }));
     appendAll(p, joinLines([...good.slice(0, 2500), ...bad, ...good.slice(2500)]));
     await p.flush();
     expect(await count(store, 'access_log')).toBe(5000);
     expect(await count(store, 'dead_letters')).toBe(4);
     expect(p.stats.lines).toBe(5004);
-    const reasons = await store.query<{ reason: string; raw: string; source: string }>('SELECT reason, raw, source FROM dead_letters ORDER BY raw');
+    const reasons = await store.query<{ reason: string; raw: string; source: string }>(
+      'SELECT reason, raw, source FROM dead_letters ORDER BY raw',
+    );
     expect(reasons.map((r) => r.raw)).toEqual([...bad].sort());
     expect(reasons.every((r) => r.reason.length > 0 && r.source === 'file')).toBe(true);
   });
