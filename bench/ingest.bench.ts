@@ -16,7 +16,7 @@ import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
 import { ChdbStore } from '../store/chdb-store.js';
 import { RowEncoder } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
-import { CLI, runCli } from './run-child.js';
+import { CLI, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
@@ -80,15 +80,7 @@ async function httpIntake(file: string): Promise<number> {
     },
   );
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 300) throw new Error('serve did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitReady(base);
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
   const bodies: string[] = [];
   const date = Date.now() / 1000;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChdbStore } from '../store/chdb-store.js';
 import { loadReportData } from './report-data.js';
-import { CLI } from './run-child.js';
+import { CLI, waitReady } from './run-child.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 10_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
@@ -46,15 +46,7 @@ async function main(): Promise<void> {
   );
   const base = `http://127.0.0.1:${port}`;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${base}/readyz`)).ok) break;
-      } catch {
-        // not yet listening
-      }
-      if (i > 300) throw new Error('serve did not become ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitReady(base);
     let worst = 0;
     for (const [label, since] of [
       ['default window (24 h)', '24h'],

@@ -41,3 +41,16 @@ export async function runCli(
   rmSync(dir, { recursive: true, force: true });
   return { seconds, peakRssMb, code, stderr };
 }
+
+/** Polls `base`/readyz until a child `serve` answers 200 (30 s at most). */
+export async function waitReady(base: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (i > 300) throw new Error(`${base} did not become ready`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -392,7 +392,6 @@ export class IngestPipeline {
   }
 }
 
-
 function rawText(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, end);
 }

@@ -29,6 +29,33 @@ export const INT_FIELDS = [
   'upstream_service_time',
 ] as const;
 
+/** Every canonical field after start_time, in the order Istio's formats print them (the store's column order). */
+export const FIELD_ORDER = [
+  'method',
+  'path',
+  'protocol',
+  'response_code',
+  'response_flags',
+  'response_code_details',
+  'connection_termination_details',
+  'upstream_transport_failure_reason',
+  'bytes_received',
+  'bytes_sent',
+  'duration',
+  'upstream_service_time',
+  'x_forwarded_for',
+  'user_agent',
+  'request_id',
+  'authority',
+  'upstream_host',
+  'upstream_cluster',
+  'upstream_local_address',
+  'downstream_local_address',
+  'downstream_remote_address',
+  'requested_server_name',
+  'route_name',
+] as const satisfies ReadonlyArray<StringField | IntField>;
+
 export type StringField = (typeof STRING_FIELDS)[number];
 export type IntField = (typeof INT_FIELDS)[number];
 

@@ -8,6 +8,8 @@
  * for numbers `-` and 0 differ (response code 0 means no response was sent).
  */
 
+import { FIELD_ORDER } from '../parser/record.js';
+
 export interface SchemaOptions {
   /** Drop rows older than this many days (TTL); undefined keeps everything. */
   ttlDays?: number;
@@ -22,29 +24,7 @@ export interface Migration {
 /** The columns the ingest path writes, in the order rows are encoded (store/row-encoder.ts). */
 export const ACCESS_LOG_INSERT_COLUMNS = [
   'start_time',
-  'method',
-  'path',
-  'protocol',
-  'response_code',
-  'response_flags',
-  'response_code_details',
-  'connection_termination_details',
-  'upstream_transport_failure_reason',
-  'bytes_received',
-  'bytes_sent',
-  'duration',
-  'upstream_service_time',
-  'x_forwarded_for',
-  'user_agent',
-  'request_id',
-  'authority',
-  'upstream_host',
-  'upstream_cluster',
-  'upstream_local_address',
-  'downstream_local_address',
-  'downstream_remote_address',
-  'requested_server_name',
-  'route_name',
+  ...FIELD_ORDER,
   'format',
   'source',
   'k8s_namespace',

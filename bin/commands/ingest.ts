@@ -7,6 +7,7 @@ import cliProgress from 'cli-progress';
 import pino from 'pino';
 import { lineChunks, maybeGunzip } from '../../ingest/line-chunks.js';
 import { IngestPipeline, type LineContext } from '../../ingest/pipeline.js';
+import { pipelineOptions } from '../../ingest/pipeline-options.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';
@@ -48,17 +49,12 @@ export async function runIngest(config: Config, files: string[]): Promise<number
   await store.migrate();
   const pipeline = new IngestPipeline(
     store,
-    {
-      ...config.ingest,
-      format: config.format,
-      storeRaw: config.storeRaw,
-      retryBaseMs: 200,
-      retryMaxMs: 5000,
+    pipelineOptions(config, {
       // Batches cut by size only, never by a timer, and tokens named after the inputs: running the same
       // ingest again after a crash produces the same batches, which the store recognises and skips.
       flushIntervalMs: 2 ** 31 - 1,
       tokenPrefix: inputsToken(files, config),
-    },
+    }),
     log,
   );
   const summary = await ingestFiles(pipeline, files, process.stderr.isTTY === true);
@@ -81,7 +77,9 @@ function inputsToken(files: string[], config: Config): string {
       hash.update(`${resolve(f)}:${st.size}:${st.mtimeMs}\n`);
     }
   }
-  hash.update(JSON.stringify([config.format, config.storeRaw, config.ingest.batchRows, config.ingest.batchBytes]));
+  hash.update(
+    JSON.stringify([config.format, config.storeRaw, config.ingest.batchRows, config.ingest.batchBytes]),
+  );
   return `file-${hash.digest('hex').slice(0, 24)}`;
 }
 

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { buildServer } from '../../api/server.js';
 import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
+import { pipelineOptions } from '../../ingest/pipeline-options.js';
 import { registryLoader } from '../../reports/registry-loader.js';
 import { startSchedules } from '../../reports/scheduler.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
@@ -28,17 +29,7 @@ export async function runServe(config: Config): Promise<number> {
   const log = pino({ level: config.logLevel, base: { service: 'egresslens' } });
   const store = await openStore(config);
   await store.migrate();
-  const pipeline = new IngestPipeline(
-    store,
-    {
-      ...config.ingest,
-      format: config.format,
-      storeRaw: config.storeRaw,
-      retryBaseMs: 200,
-      retryMaxMs: 5000,
-    },
-    log.child({ component: 'ingest' }),
-  );
+  const pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
   const registry = registryLoader(config.registry);
   await registry(); // a broken registry file fails the start, with the file named, not the first report
   const { app } = await buildServer({ config, store, pipeline, log, registry });
