@@ -197,8 +197,10 @@ class Generator {
       const width = f.type === 'time' && f.timeFormat === undefined ? 24 : 0;
       if (width) this.lines.push(`q = p + ${width}; if (q >= e || b[q] !== ${c0}) {`);
       const skips = innerDelimiters(f, lit[0]!);
-      const stray = this.strayCheck(f, c0, 'p');
-      const scan = `while (q < e && (c = b[q]) !== ${c0}) { ${stray} q++; }`;
+      // Reading from the left, a shifted parse trips over the literals and integers that follow soon after;
+      // only a quote-delimited token (the protocol of `"%REQ(:METHOD)% … %PROTOCOL%"`) must refuse spaces.
+      const stray = c0 === 34 ? this.strayCheck(f, c0, 'p') : '';
+      const scan = stray ? `while (q < e && (c = b[q]) !== ${c0}) { ${stray} q++; }` : `while (q < e && b[q] !== ${c0}) q++;`;
       this.lines.push(
         skips === 0 ? `q = p; ${scan}` : `q = p - 1; for (let n = 0; n <= ${skips}; n++) { q++; ${scan} }`,
       );
@@ -245,11 +247,18 @@ class Generator {
     const last = bytes[n - 1]!;
     if (f.shape !== 'client' && f.shape !== 'text' && DELIMITERS.has(lit[lit.length - 1]!)) {
       const skips = innerDelimiters(f, lit[lit.length - 1]!);
-      const stray = this.strayCheck(f, last, 'e');
-      const scan = `while (q >= p && (c = b[q]) !== ${last}) { ${stray} q--; }`;
+      const scan = `while (q >= p && b[q] !== ${last}) q--;`;
       this.lines.push(
         skips === 0 ? `q = e - 1; ${scan}` : `q = e; for (let n = 0; n <= ${skips}; n++) { q--; ${scan} }`,
       );
+      // A token read from the right can only be shifted by whole words. A word taken from a quoted field
+      // starts or ends with its quote, and the text between two quotes that is not a field's value is the gap
+      // between fields, which starts and ends with a space: checking the token's two ends is enough.
+      const other = last === 32 ? 34 : last === 34 ? 32 : -1;
+      if (other > 0 && f.name !== 'path') {
+        const stray = `${f.name} contains a ${other === 34 ? 'quote' : 'space'}`;
+        this.lines.push(`if (e > q + 1 && (b[q + 1] === ${other} || b[e - 1] === ${other})) ${this.fail(stray, 'e')}`);
+      }
       this.lines.push(`q -= ${n - 1};`);
       this.lines.push(`if (q < p) ${this.fail(missing, 'e')}`);
       this.matchAt(lit.slice(0, -1), 'q', missing);
