@@ -50,6 +50,8 @@ export async function runIngest(config: Config, files: string[]): Promise<number
   const pipeline = new IngestPipeline(
     store,
     pipelineOptions(config, {
+      // One batch in the store, one filling: a file can always wait, so a deeper queue only costs memory.
+      maxPendingBatches: Math.min(config.ingest.maxPendingBatches, 2),
       // Batches cut by size only, never by a timer, and tokens named after the inputs: running the same
       // ingest again after a crash produces the same batches, which the store recognises and skips.
       flushIntervalMs: 2 ** 31 - 1,
