@@ -8,8 +8,8 @@ import { BodyError, type DecodedEntry, decodeBody } from '../ingest/fluent-bit-b
 import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
 import { RecentRequests } from '../ingest/recent-requests.js';
 import { NO_META, RowSources } from '../ingest/row-sources.js';
-import type { RowSource } from '../store/row-encoder.js';
 import type { Config } from '../schemas/config.js';
+import type { RowSource } from '../store/row-encoder.js';
 
 export interface IngestRouteOptions {
   pipeline: IngestPipeline;
@@ -139,7 +139,10 @@ async function waitStored(stored: Promise<void>, ms: number): Promise<'stored' |
 }
 
 function slow(reply: FastifyReply): FastifyReply {
-  return reply.code(503).header('Retry-After', RETRY_AFTER_S).send({ error: 'the store is slow; retry later' });
+  return reply
+    .code(503)
+    .header('Retry-After', RETRY_AFTER_S)
+    .send({ error: 'the store is slow; retry later' });
 }
 
 function bodyOf(body: unknown): Buffer {

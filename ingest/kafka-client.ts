@@ -3,7 +3,7 @@
  * and the start-up check that turns "broker unreachable" and "topic missing" into one clear sentence that
  * names the brokers and the topic.
  */
-import { type Admin, Kafka, type LogEntry, type SASLOptions, logLevel } from 'kafkajs';
+import { type Admin, Kafka, type LogEntry, logLevel, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../schemas/config.js';
 
@@ -16,7 +16,11 @@ export class KafkaStartError extends Error {
 
 export function createKafka(settings: KafkaSettings, log?: Logger): Kafka {
   const sasl: SASLOptions | undefined = settings.sasl
-    ? ({ mechanism: settings.sasl.mechanism, username: settings.sasl.username, password: settings.sasl.password } as SASLOptions)
+    ? ({
+        mechanism: settings.sasl.mechanism,
+        username: settings.sasl.username,
+        password: settings.sasl.password,
+      } as SASLOptions)
     : undefined;
   return new Kafka({
     clientId: settings.clientId,
@@ -29,7 +33,12 @@ export function createKafka(settings: KafkaSettings, log?: Logger): Kafka {
     logLevel: log ? logLevel.INFO : logLevel.NOTHING,
     logCreator: () => (entry: LogEntry) => {
       if (!log) return;
-      const { message, timestamp: _t, logger: _l, ...extra } = entry.log as unknown as Record<string, unknown>;
+      const {
+        message,
+        timestamp: _t,
+        logger: _l,
+        ...extra
+      } = entry.log as unknown as Record<string, unknown>;
       const fields = { kafkajs: entry.namespace, ...extra };
       const text = String(message);
       switch (entry.level) {

@@ -19,8 +19,8 @@ import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, EachBatchPayload, Offsets } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
-import { type KafkaSettings, KafkaStartError, checkTopic, createKafka } from './kafka-client.js';
-import { type CommitEntry, OffsetCommitter } from './kafka-commits.js';
+import { checkTopic, createKafka, type KafkaSettings, KafkaStartError } from './kafka-client.js';
+import { type CommitEntry, CommitRefusedError, OffsetCommitter } from './kafka-commits.js';
 import { DEFAULT_MESSAGE_LIMITS, KafkaMessageDecoder, type MessageLimits } from './kafka-message.js';
 import { rangeToken } from './kafka-offset-plan.js';
 import { type InFlightRange, type PartitionMessage, PartitionState } from './kafka-partition.js';
@@ -31,12 +31,14 @@ export interface KafkaConsumerOptions {
   store: Store;
   log?: Logger;
   /** Parser and retry settings of the consumer's own pipeline (batch sizes are the consumer's). */
-  pipeline?: Partial<Pick<PipelineOptions, 'format' | 'storeRaw' | 'retryBaseMs' | 'retryMaxMs' | 'maxPendingBatches'>>;
+  pipeline?: Partial<
+    Pick<PipelineOptions, 'format' | 'storeRaw' | 'retryBaseMs' | 'retryMaxMs' | 'maxPendingBatches'>
+  >;
   limits?: Partial<MessageLimits>;
   /** Group session timeout: how soon a crashed member's partitions move on (default 10 s). */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
-  /** Largest fetch per partition, so the largest store batch from one partition (default 16 MiB). */
+  /** Largest fetch per partition, so the largest store batch from one partition (default 64 MiB; the broker caps a whole fetch at its fetch.max.bytes, 55 MiB by default). */
   maxBytesPerPartition?: number;
   /** Largest fetch overall (default 64 MiB). */
   maxBytes?: number;
@@ -92,7 +94,9 @@ export class KafkaConsumer extends EventEmitter {
   private readonly decoder: KafkaMessageDecoder;
   private readonly committer: OffsetCommitter;
   private readonly states = new Map<number, PartitionState>();
-  private committed: Promise<Map<number, { offset: number | undefined; metadata: string | null }>> | undefined;
+  private committed:
+    | Promise<Map<number, { offset: number | undefined; metadata: string | null }>>
+    | undefined;
   private generation = 0;
   private rebalancing = true;
   private stopping = false;
@@ -138,7 +142,8 @@ export class KafkaConsumer extends EventEmitter {
   static async start(opts: KafkaConsumerOptions): Promise<KafkaConsumer> {
     const { settings } = opts;
     const kafka = createKafka(settings, opts.log);
-    const admin = kafka.admin();
+    // Few retries at start-up: an unreachable broker is reported within seconds.
+    const admin = kafka.admin({ retry: { initialRetryTime: 300, retries: 4 } });
     try {
       await checkTopic(admin, settings);
     } catch (err) {
@@ -149,7 +154,7 @@ export class KafkaConsumer extends EventEmitter {
       groupId: settings.group,
       sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: opts.heartbeatIntervalMs ?? 3000,
-      maxBytesPerPartition: opts.maxBytesPerPartition ?? 16 << 20,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? 64 << 20,
       maxBytes: opts.maxBytes ?? 64 << 20,
       minBytes: opts.minBytes ?? 256 << 10,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
@@ -179,7 +184,10 @@ export class KafkaConsumer extends EventEmitter {
       this.rebalancing = false;
       this.stats.joins++;
       this.assignment = [...(e.payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
-      this.log?.info({ memberId: e.payload.memberId, partitions: this.assignment }, 'joined the Kafka consumer group');
+      this.log?.info(
+        { memberId: e.payload.memberId, partitions: this.assignment },
+        'joined the Kafka consumer group',
+      );
       this.emit('join', { memberId: e.payload.memberId, partitions: this.assignment } satisfies KafkaJoin);
     });
     consumer.on(consumer.events.REBALANCING, () => {
@@ -228,11 +236,22 @@ export class KafkaConsumer extends EventEmitter {
       this.pipeline.flush().then(() => true),
       new Promise<false>((r) => setTimeout(r, timeoutMs, false).unref()),
     ]);
-    if (!flushed) this.log?.error({ pendingBatches: this.pipeline.pendingBatches }, 'Kafka: the store did not take the last batches in time; they are read again at the next start');
-    await this.committer.commit().catch((err: Error) => this.log?.warn({ err }, 'Kafka: final offset commit failed'));
+    if (!flushed)
+      this.log?.error(
+        { pendingBatches: this.pipeline.pendingBatches },
+        'Kafka: the store did not take the last batches in time; they are read again at the next start',
+      );
+    if (this.commitFn) {
+      await this.committer.commit().catch((err: Error) => {
+        if (!(err instanceof CommitRefusedError))
+          this.log?.warn({ err }, 'Kafka: final offset commit failed');
+      });
+    }
     this.committer.close();
     this.disconnected = true;
-    await this.consumer.disconnect().catch((err: Error) => this.log?.warn({ err }, 'Kafka: disconnect failed'));
+    await this.consumer
+      .disconnect()
+      .catch((err: Error) => this.log?.warn({ err }, 'Kafka: disconnect failed'));
     await this.admin.disconnect().catch(() => {});
     await this.pipeline.close(1000);
     this.stats.commitFailures = this.committer.failures;
@@ -247,15 +266,15 @@ export class KafkaConsumer extends EventEmitter {
 
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, isRunning, isStale } = payload;
-    this.commitFn ??= payload.commitOffsetsIfNecessary;
+    // The latest runner's: kafkajs makes a new one when it restarts the consumer after a failure.
+    this.commitFn = payload.commitOffsetsIfNecessary;
     if (this.stopping || this.paused || !isRunning() || isStale()) return;
     if (!(await this.roomInStore())) return;
     if (this.stopping || !isRunning() || isStale()) return;
     const state = await this.partitionState(batch.partition);
     if (!state) return;
     this.stats.batches++;
-    const messages: PartitionMessage[] = batch.messages.map((m) => ({ offset: Number(m.offset), value: m.value }));
-    const cut = state.cut(messages, Number(batch.lastOffset()));
+    const cut = state.cut(batch.messages, Number(batch.lastOffset()));
     switch (cut.kind) {
       case 'none':
       case 'hold':
@@ -268,7 +287,10 @@ export class KafkaConsumer extends EventEmitter {
           this.stats.replayedRanges++;
           this.seal(state, entry);
         }
-        this.log?.info({ partition: batch.partition, ranges: cut.chunks.map((c) => c.range) }, 'Kafka: read again the ranges named in the committed offset metadata');
+        this.log?.info(
+          { partition: batch.partition, ranges: cut.chunks.map((c) => c.range) },
+          'Kafka: read again the ranges named in the committed offset metadata',
+        );
         resolveOffset(String(cut.resolveTo));
         return;
       case 'fresh': {
@@ -278,7 +300,10 @@ export class KafkaConsumer extends EventEmitter {
           await this.committer.commit();
         } catch (err) {
           state.abandon(entry);
-          this.log?.debug({ err, partition: batch.partition }, 'Kafka: could not record the range; it is read again');
+          this.log?.debug(
+            { err, partition: batch.partition },
+            'Kafka: could not record the range; it is read again',
+          );
           return;
         }
         if (this.states.get(batch.partition) !== state || this.stopping) return;
@@ -294,7 +319,19 @@ export class KafkaConsumer extends EventEmitter {
   private async appendMessages(partition: number, messages: PartitionMessage[]): Promise<void> {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      this.decoder.append(m.value, { topic: this.topic, partition, offset: String(m.offset) });
+      try {
+        this.decoder.append(m.value, this.topic, partition, m.offset);
+      } catch (err) {
+        // A bug must not turn a message into a poison pill that stops the partition.
+        this.log?.error({ err, partition, offset: m.offset }, 'Kafka: message could not be decoded');
+        this.decoder.deadLetter(
+          `could not decode the message: ${(err as Error).message}`,
+          m.value,
+          this.topic,
+          partition,
+          m.offset,
+        );
+      }
       // Let the API answer during large batches; nothing else appends to this pipeline meanwhile.
       if ((i + 1) % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
     }
@@ -311,7 +348,11 @@ export class KafkaConsumer extends EventEmitter {
         this.emit('stored', { partition: state.partition, range: entry.range });
         if (this.states.get(state.partition) === state && !this.disconnected) this.committer.commitSoon();
       },
-      (err: Error) => this.log?.warn({ err, partition: state.partition, range: entry.range }, 'Kafka: batch not stored; it is read again later'),
+      (err: Error) =>
+        this.log?.warn(
+          { err, partition: state.partition, range: entry.range },
+          'Kafka: batch not stored; it is read again later',
+        ),
     );
   }
 
@@ -334,13 +375,19 @@ export class KafkaConsumer extends EventEmitter {
     if (!state) {
       const c = committed.get(partition);
       state = new PartitionState(this.topic, partition, c?.offset, c?.metadata);
-      if (state.replaying) this.log?.info({ partition, committed: c }, 'Kafka: the committed offset names ranges in flight; they are cut the same way again');
+      if (state.replaying)
+        this.log?.info(
+          { partition, committed: c },
+          'Kafka: the committed offset names ranges in flight; they are cut the same way again',
+        );
       this.states.set(partition, state);
     }
     return state;
   }
 
-  private async fetchCommitted(): Promise<Map<number, { offset: number | undefined; metadata: string | null }>> {
+  private async fetchCommitted(): Promise<
+    Map<number, { offset: number | undefined; metadata: string | null }>
+  > {
     const result = await this.admin.fetchOffsets({ groupId: this.opts.settings.group, topics: [this.topic] });
     const map = new Map<number, { offset: number | undefined; metadata: string | null }>();
     for (const p of result.find((t) => t.topic === this.topic)?.partitions ?? []) {
@@ -391,7 +438,10 @@ export class KafkaConsumer extends EventEmitter {
     this.paused = true;
     this.stats.pauses++;
     this.consumer.pause([{ topic: this.topic }]);
-    this.log?.warn({ intake: this.pipeline.state, pendingBatches: this.pipeline.pendingBatches }, 'Kafka: the store is slow or down; paused consuming');
+    this.log?.warn(
+      { intake: this.pipeline.state, pendingBatches: this.pipeline.pendingBatches },
+      'Kafka: the store is slow or down; paused consuming',
+    );
     this.emit('pause');
     this.resumeTimer = setInterval(() => {
       if (this.stopping || this.pipeline.state !== 'ok') return;

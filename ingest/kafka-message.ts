@@ -15,8 +15,11 @@ import { isPlainObject } from './access-log-object.js';
 import { BodyError } from './body-error.js';
 import { DEFAULT_MAX_DEPTH } from './fluent-bit-body.js';
 import { decodeFluentMsgpack } from './fluent-msgpack.js';
+import { JsonRecordScanner, type ScannedRecord, type ValueSpan } from './kafka-json-record.js';
+import { metaFromKubernetes } from './kubernetes-meta.js';
 import type { IngestPipeline, LineContext } from './pipeline.js';
 import { entryFromRecord } from './record-entry.js';
+import { findRecordDate, timeValueToMs } from './record-time.js';
 import { NO_META, RowSources } from './row-sources.js';
 
 export interface MessageLimits {
@@ -42,6 +45,14 @@ export interface MessagePosition {
 }
 
 const LF = 10;
+const NO_SOURCE: RowSource = {
+  source: 'kafka',
+  namespace: '',
+  pod: '',
+  container: '',
+  workload: '',
+  node: '',
+};
 const LBRACE = 0x7b;
 
 function isMsgpackStart(b: number): boolean {
@@ -56,7 +67,10 @@ function isSpace(b: number): boolean {
 export class KafkaMessageDecoder {
   private readonly sources = new RowSources();
   private scratch = Buffer.allocUnsafe(1 << 16);
+  private readonly scanner = new JsonRecordScanner();
   private readonly plainSource: RowSource;
+  private readonly kubernetesSources = new Map<string, RowSource>();
+  private lastKubernetes: { bytes: Buffer; source: RowSource } | undefined;
 
   constructor(
     private readonly pipeline: IngestPipeline,
@@ -65,13 +79,40 @@ export class KafkaMessageDecoder {
     this.plainSource = this.sources.get('kafka', NO_META);
   }
 
-  /** Appends the rows (or dead letters) of one message. */
-  append(value: Buffer | null, at: MessagePosition): void {
-    const ctx: LineContext = {
-      source: this.plainSource,
-      origin: `${at.topic}/${at.partition}`,
-      kafka: at,
-    };
+  private readonly origins = new Map<string, string[]>();
+  /** One context, refilled for each message: nothing keeps it past the append. */
+  private readonly ctx: LineContext & { kafka: MessagePosition } = {
+    source: NO_SOURCE,
+    origin: '',
+    timeMs: undefined,
+    partial: undefined,
+    kafka: { topic: '', partition: 0, offset: '' },
+  };
+
+  /** `topic/partition`, made once per partition. */
+  private origin(topic: string, partition: number): string {
+    let list = this.origins.get(topic);
+    if (!list) this.origins.set(topic, (list = []));
+    return (list[partition] ??= `${topic}/${partition}`);
+  }
+
+  /** Keeps a message as a dead letter with `reason`. */
+  deadLetter(reason: string, value: Buffer | null, topic: string, partition: number, offset: string): void {
+    const at = { topic, partition, offset };
+    const ctx: LineContext = { source: this.plainSource, origin: this.origin(topic, partition), kafka: at };
+    this.pipeline.appendDeadLetter(reason, value ? keep(value) : '', ctx);
+  }
+
+  /** Appends the rows (or dead letters) of the message at `offset` (kafkajs' offset text). */
+  append(value: Buffer | null, topic: string, partition: number, offset: string): void {
+    const ctx = this.ctx;
+    ctx.source = this.plainSource;
+    ctx.origin = this.origin(topic, partition);
+    ctx.timeMs = undefined;
+    ctx.partial = undefined;
+    ctx.kafka.topic = topic;
+    ctx.kafka.partition = partition;
+    ctx.kafka.offset = offset;
     if (!value || value.length === 0) {
       this.pipeline.appendDeadLetter('empty Kafka message', '', ctx);
       return;
@@ -97,6 +138,8 @@ export class KafkaMessageDecoder {
   }
 
   private appendJson(value: Buffer, ctx: LineContext): void {
+    const rec = this.scanner.scan(value);
+    if (rec && rec.lineLength >= 0 && this.appendJsonLine(value, rec, ctx)) return;
     let record: unknown;
     try {
       record = JSON.parse(value.toString('utf8'));
@@ -111,6 +154,58 @@ export class KafkaMessageDecoder {
     this.appendRecord(record, undefined, ctx, value);
   }
 
+  /**
+   * The common record (a line in `log` or `message`) without JSON.parse: the line was unescaped into bytes
+   * by the scanner, the kubernetes map is decoded once per distinct map. False when the record needs the
+   * general path.
+   */
+  private appendJsonLine(value: Buffer, rec: ScannedRecord, ctx: LineContext): boolean {
+    const source = rec.kubernetes ? this.kubernetesSource(value, rec.kubernetes) : this.plainSource;
+    if (!source) return false;
+    ctx.source = source;
+    const timeMs = recordTime(value, rec);
+    if (timeMs !== undefined) ctx.timeMs = timeMs;
+    const line = this.scanner.line;
+    let n = rec.lineLength;
+    while (n > 0 && (line[n - 1] === 10 || line[n - 1] === 13)) n--;
+    if (n === 0) {
+      this.pipeline.appendDeadLetter('Kafka record has an empty line', '', ctx);
+      return true;
+    }
+    this.pipeline.appendLine(line, 0, n, ctx);
+    this.unfinishedPartial(ctx);
+    return true;
+  }
+
+  /** The row source for a kubernetes map, decoded once per distinct map (consecutive records repeat it). */
+  private kubernetesSource(value: Buffer, span: ValueSpan): RowSource | undefined {
+    const last = this.lastKubernetes;
+    if (
+      last &&
+      last.bytes.length === span.end - span.start &&
+      value.compare(last.bytes, 0, last.bytes.length, span.start, span.end) === 0
+    ) {
+      return last.source;
+    }
+    const text = value.toString('utf8', span.start, span.end);
+    let source = this.kubernetesSources.get(text);
+    if (!source) {
+      let k8s: unknown;
+      try {
+        k8s = JSON.parse(text);
+      } catch {
+        return undefined;
+      }
+      source = this.sources.get('kafka', metaFromKubernetes(k8s));
+      if (this.kubernetesSources.size >= 10_000) this.kubernetesSources.clear();
+      this.kubernetesSources.set(text, source);
+    }
+    const bytes = Buffer.from(value.subarray(span.start, span.end));
+    this.lastKubernetes = { bytes, source };
+    this.scanner.kubernetesHint = bytes;
+    return source;
+  }
+
   private appendMsgpack(value: Buffer, ctx: LineContext): void {
     let events: ReturnType<typeof decodeFluentMsgpack>;
     try {
@@ -121,7 +216,11 @@ export class KafkaMessageDecoder {
       });
     } catch (err) {
       if (!(err instanceof BodyError) && !(err instanceof RangeError)) throw err;
-      this.pipeline.appendDeadLetter(`invalid msgpack: ${(err as Error).message} (raw kept as base64)`, keepBase64(value), ctx);
+      this.pipeline.appendDeadLetter(
+        `invalid msgpack: ${(err as Error).message} (raw kept as base64)`,
+        keepBase64(value),
+        ctx,
+      );
       return;
     }
     if (!events.length) {
@@ -130,14 +229,23 @@ export class KafkaMessageDecoder {
     }
     for (const e of events) {
       if (!isPlainObject(e.record)) {
-        this.pipeline.appendDeadLetter('msgpack event record is not a map', JSON.stringify(e.record) ?? '', ctx);
+        this.pipeline.appendDeadLetter(
+          'msgpack event record is not a map',
+          JSON.stringify(e.record) ?? '',
+          ctx,
+        );
         continue;
       }
       this.appendRecord(e.record, e.timeMs, ctx, undefined);
     }
   }
 
-  private appendRecord(record: Record<string, unknown>, eventTimeMs: number | undefined, base: LineContext, value: Buffer | undefined): void {
+  private appendRecord(
+    record: Record<string, unknown>,
+    eventTimeMs: number | undefined,
+    base: LineContext,
+    value: Buffer | undefined,
+  ): void {
     const entry = entryFromRecord(record, eventTimeMs);
     const ctx: LineContext = {
       source: this.sources.get('kafka', entry.meta),
@@ -197,8 +305,36 @@ export class KafkaMessageDecoder {
     if (!ctx.partial?.length) return;
     const rest = Buffer.concat(ctx.partial);
     ctx.partial = undefined;
-    this.pipeline.appendDeadLetter('CRI partial line without its final fragment in the same message', rest.toString('utf8'), ctx);
+    this.pipeline.appendDeadLetter(
+      'CRI partial line without its final fragment in the same message',
+      rest.toString('utf8'),
+      ctx,
+    );
   }
+}
+
+const KNOWN_DATE_KEYS = new Set(['date', '@timestamp', 'timestamp', 'time']);
+
+/** The record's date as entryFromRecord finds it (findRecordDate), from the spans of the candidate keys. */
+function recordTime(value: Buffer, rec: ScannedRecord): number | undefined {
+  // Usual case: the output's timestamp key first.
+  if (rec.firstKey !== undefined && rec.first && KNOWN_DATE_KEYS.has(rec.firstKey)) {
+    const ms = timeValueToMs(scalarAt(value, rec.first));
+    if (ms !== undefined) return ms;
+  }
+  const candidates: Record<string, unknown> = {};
+  if (rec.firstKey !== undefined && rec.first) candidates[rec.firstKey] = scalarAt(value, rec.first);
+  for (const d of rec.dates ?? []) if (d.key !== rec.firstKey) candidates[d.key] = scalarAt(value, d.value);
+  return findRecordDate(candidates)?.ms;
+}
+
+/** A string, number or literal value (already checked by the scanner); null for objects and arrays. */
+function scalarAt(value: Buffer, span: ValueSpan): unknown {
+  const c = value[span.start];
+  if (c === 0x7b || c === 0x5b) return null;
+  if (c === 0x22) return JSON.parse(value.toString('utf8', span.start, span.end));
+  if (c === 0x74 || c === 0x66 || c === 0x6e) return c === 0x6e ? null : c === 0x74;
+  return Number(value.toString('latin1', span.start, span.end));
 }
 
 function keep(value: Buffer): string {

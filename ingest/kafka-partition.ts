@@ -8,8 +8,9 @@
  */
 import { decodePlan, encodePlan, type OffsetRange } from './kafka-offset-plan.js';
 
+/** A message as kafkajs hands it over (the offset as decimal text). */
 export interface PartitionMessage {
-  offset: number;
+  offset: string;
   value: Buffer | null;
 }
 
@@ -70,20 +71,28 @@ export class PartitionState {
   cut(messages: readonly PartitionMessage[], batchLast: number): BatchCut {
     const from = this.next;
     let msgs: readonly PartitionMessage[] = messages;
-    if (from !== undefined && msgs.length && msgs[0]!.offset < from) msgs = msgs.filter((m) => m.offset >= from);
+    if (from !== undefined && msgs.length && Number(msgs[0]!.offset) < from) {
+      msgs = msgs.filter((m) => Number(m.offset) >= from);
+    }
     if (this.replay.length) return this.cutReplay(msgs, batchLast);
     if (!msgs.length) {
       if (from === undefined || batchLast >= from) this.next = batchLast + 1;
       return { kind: 'none', resolveTo: batchLast };
     }
-    const range = { first: msgs[0]!.offset, last: msgs[msgs.length - 1]!.offset };
-    return { kind: 'fresh', range, messages: msgs as PartitionMessage[], resolveTo: Math.max(batchLast, range.last) };
+    const range = { first: Number(msgs[0]!.offset), last: Number(msgs[msgs.length - 1]!.offset) };
+    return {
+      kind: 'fresh',
+      range,
+      messages: msgs as PartitionMessage[],
+      resolveTo: Math.max(batchLast, range.last),
+    };
   }
 
   private cutReplay(msgs: readonly PartitionMessage[], batchLast: number): BatchCut {
     const chunks: Array<{ range: OffsetRange; messages: PartitionMessage[] }> = [];
     for (const m of msgs) {
-      while (this.replay.length && m.offset > this.replay[0]!.last) {
+      const offset = Number(m.offset);
+      while (this.replay.length && offset > this.replay[0]!.last) {
         chunks.push({ range: this.replay.shift()!, messages: this.held });
         this.held = [];
       }

@@ -200,7 +200,9 @@ class Generator {
       // Reading from the left, a shifted parse trips over the literals and integers that follow soon after;
       // only a quote-delimited token (the protocol of `"%REQ(:METHOD)% … %PROTOCOL%"`) must refuse spaces.
       const stray = c0 === 34 ? this.strayCheck(f, c0, 'p') : '';
-      const scan = stray ? `while (q < e && (c = b[q]) !== ${c0}) { ${stray} q++; }` : `while (q < e && b[q] !== ${c0}) q++;`;
+      const scan = stray
+        ? `while (q < e && (c = b[q]) !== ${c0}) { ${stray} q++; }`
+        : `while (q < e && b[q] !== ${c0}) q++;`;
       this.lines.push(
         skips === 0 ? `q = p; ${scan}` : `q = p - 1; for (let n = 0; n <= ${skips}; n++) { q++; ${scan} }`,
       );
@@ -257,7 +259,9 @@ class Generator {
       const other = last === 32 ? 34 : last === 34 ? 32 : -1;
       if (other > 0 && f.name !== 'path') {
         const stray = `${f.name} contains a ${other === 34 ? 'quote' : 'space'}`;
-        this.lines.push(`if (e > q + 1 && (b[q + 1] === ${other} || b[e - 1] === ${other})) ${this.fail(stray, 'e')}`);
+        this.lines.push(
+          `if (e > q + 1 && (b[q + 1] === ${other} || b[e - 1] === ${other})) ${this.fail(stray, 'e')}`,
+        );
       }
       this.lines.push(`q -= ${n - 1};`);
       this.lines.push(`if (q < p) ${this.fail(missing, 'e')}`);

@@ -11,14 +11,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChdbStore } from '../../store/chdb-store.js';
 import { count } from '../helpers/lines.js';
 import {
-  REPO,
-  type TestBroker,
   acquireBroker,
   committedOffsets,
   committedTotal,
   createTopic,
   fullyCommitted,
   produce,
+  REPO,
+  type TestBroker,
   traffic,
   uniqueName,
   waitFor,
@@ -52,7 +52,22 @@ interface Serve {
 function serve(dir: string, topic: string, group: string, logLevel = 'warn'): Serve {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--data', dir, '--port', '0', '--kafka-brokers', broker.brokers.join(','), '--kafka-topic', topic, '--kafka-group', group, '--log-level', logLevel],
+    [
+      CLI,
+      'serve',
+      '--data',
+      dir,
+      '--port',
+      '0',
+      '--kafka-brokers',
+      broker.brokers.join(','),
+      '--kafka-topic',
+      topic,
+      '--kafka-group',
+      group,
+      '--log-level',
+      logLevel,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -80,7 +95,12 @@ describe('Kafka consumer crash (kill -9) and restart', () => {
     let killedAt = 0;
     try {
       // Kill once a few ranges are stored and committed and others are in flight, well before the end.
-      await waitFor('some commits', async () => (killedAt = await committedTotal(broker.admin, group, topic)) >= MESSAGES * 0.3, 90_000, 20);
+      await waitFor(
+        'some commits',
+        async () => (killedAt = await committedTotal(broker.admin, group, topic)) >= MESSAGES * 0.3,
+        90_000,
+        20,
+      );
     } catch (err) {
       first.child.kill('SIGKILL');
       throw new Error(`${(err as Error).message}\n${first.output().slice(-4000)}`);
@@ -105,7 +125,8 @@ describe('Kafka consumer crash (kill -9) and restart', () => {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     // Ranges named in the committed metadata at the kill were cut the same way again.
-    if (inFlightAtKill) expect(second.output()).toContain('read again the ranges named in the committed offset metadata');
+    if (inFlightAtKill)
+      expect(second.output()).toContain('read again the ranges named in the committed offset metadata');
 
     const store = ChdbStore.open(dir);
     try {
@@ -115,7 +136,11 @@ describe('Kafka consumer crash (kill -9) and restart', () => {
         "SELECT request_id, count() AS n FROM access_log WHERE request_id != '' GROUP BY request_id HAVING n > 1 LIMIT 5",
       );
       const withIds = await count(store, 'access_log', "request_id != ''");
-      const kafkaDead = await count(store, 'dead_letters', `kafka_topic = '${topic}' AND kafka_partition >= 0 AND kafka_offset >= 0`);
+      const kafkaDead = await count(
+        store,
+        'dead_letters',
+        `kafka_topic = '${topic}' AND kafka_partition >= 0 AND kafka_offset >= 0`,
+      );
       const context = `killed with ${killedAt} committed (${JSON.stringify([...atKill])}) and ${storedAtKill} stored; rows ${rows}, dead ${dead}`;
       console.log(context);
       expect(dupes, context).toEqual([]);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { encode } from '@msgpack/msgpack';
-import { type Admin, Kafka, type Message, Partitioners, logLevel } from 'kafkajs';
+import { type Admin, Kafka, logLevel, type Message, Partitioners } from 'kafkajs';
 import { type GeneratedLine, LineGenerator } from '../../bench/generate-lines.js';
 
 const run = promisify(execFile);
@@ -63,6 +63,8 @@ export async function acquireBroker(): Promise<TestBroker> {
     kafka,
     admin,
     async release() {
+      // Test topics are unique per run; deleting them keeps the broker's data dir from growing.
+      if (createdTopics.length) await admin.deleteTopics({ topics: createdTopics.splice(0) }).catch(() => {});
       await admin.disconnect().catch(() => {});
       rmSync(marker, { force: true });
       const others = readdirSync(USERS).filter((f) => /^\d+$/.test(f) && alive(Number(f)));
@@ -78,7 +80,15 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
-export async function createTopic(admin: Admin, topic: string, partitions: number, config: Record<string, string> = {}): Promise<void> {
+const createdTopics: string[] = [];
+
+export async function createTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  config: Record<string, string> = {},
+): Promise<void> {
+  createdTopics.push(topic);
   await admin.createTopics({
     waitForLeaders: true,
     topics: [
@@ -94,7 +104,10 @@ export async function createTopic(admin: Admin, topic: string, partitions: numbe
 
 /** Sends messages with kafkajs, in requests of `chunk` messages. */
 export async function produce(kafka: Kafka, topic: string, messages: Message[], chunk = 2000): Promise<void> {
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+  });
   await producer.connect();
   try {
     for (let i = 0; i < messages.length; i += chunk) {
@@ -106,7 +119,12 @@ export async function produce(kafka: Kafka, topic: string, messages: Message[], 
 }
 
 /** Sends lines with kcat (librdkafka), one message per line, to one partition (or librdkafka's choice). */
-export async function kcatProduce(brokers: string[], topic: string, lines: string[], partition?: number): Promise<void> {
+export async function kcatProduce(
+  brokers: string[],
+  topic: string,
+  lines: string[],
+  partition?: number,
+): Promise<void> {
   const args = ['-P', '-b', brokers.join(','), '-t', topic, '-X', 'message.max.bytes=10000000'];
   if (partition !== undefined) args.push('-p', String(partition));
   const child = spawn('kcat', args, { stdio: ['pipe', 'ignore', 'pipe'] });
@@ -131,10 +149,15 @@ export interface Committed {
   metadata: string | null;
 }
 
-export async function committedOffsets(admin: Admin, group: string, topic: string): Promise<Map<number, Committed>> {
+export async function committedOffsets(
+  admin: Admin,
+  group: string,
+  topic: string,
+): Promise<Map<number, Committed>> {
   const result = await admin.fetchOffsets({ groupId: group, topics: [topic] });
   const map = new Map<number, Committed>();
-  for (const p of result[0]?.partitions ?? []) map.set(p.partition, { offset: Number(p.offset), metadata: p.metadata });
+  for (const p of result[0]?.partitions ?? [])
+    map.set(p.partition, { offset: Number(p.offset), metadata: p.metadata });
   return map;
 }
 
@@ -157,7 +180,12 @@ export async function fullyCommitted(admin: Admin, group: string, topic: string)
   return true;
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000, everyMs = 100): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -211,7 +239,11 @@ export interface Traffic {
  * `n` messages spread round-robin over `partitions`: generated Istio lines as Fluent Bit json (60 %),
  * msgpack (20 %) and raw lines (20 %), and every `junkEvery`-th message undecodable or unparsable.
  */
-export function traffic(n: number, partitions: number, opts: { seed?: number; junkEvery?: number } = {}): Traffic {
+export function traffic(
+  n: number,
+  partitions: number,
+  opts: { seed?: number; junkEvery?: number } = {},
+): Traffic {
   const gen = new LineGenerator({ seed: opts.seed ?? 11 });
   const junkEvery = opts.junkEvery ?? 0;
   const messages: Message[] = [];
@@ -228,7 +260,8 @@ export function traffic(n: number, partitions: number, opts: { seed?: number; ju
     const g: GeneratedLine = gen.next();
     if (hasRequestId(g.line)) requestIds++;
     const kind = i % 5;
-    const value = kind < 3 ? fluentJson(g.line, i) : kind === 3 ? fluentMsgpack(g.line, i) : Buffer.from(g.line);
+    const value =
+      kind < 3 ? fluentJson(g.line, i) : kind === 3 ? fluentMsgpack(g.line, i) : Buffer.from(g.line);
     messages.push({ partition, value });
     good++;
   }
@@ -245,12 +278,21 @@ function junk(i: number): Buffer | null {
     case 0:
       return Buffer.from(`this is not an access log line #${i}`);
     case 1:
-      return Buffer.from(`{"@timestamp":1764000000.5,"log":"[2025-11-24T16:00:00.000Z] \\"GET / HTTP/1.1\\" 200 #${i}`);
+      return Buffer.from(
+        `{"@timestamp":1764000000.5,"log":"[2025-11-24T16:00:00.000Z] \\"GET / HTTP/1.1\\" 200 #${i}`,
+      );
     case 2:
       return Buffer.from([0x83, 0xa3, 0x6c, 0x6f, 0x67, 0xc1, 0xff, 0x00, i & 0xff]);
     case 3:
       return i % 2 ? Buffer.alloc(0) : null;
     default:
-      return Buffer.from(JSON.stringify({ '@timestamp': 1_764_000_000, stream: 'stdout', kubernetes: KUBERNETES, note: `no line ${i}` }));
+      return Buffer.from(
+        JSON.stringify({
+          '@timestamp': 1_764_000_000,
+          stream: 'stdout',
+          kubernetes: KUBERNETES,
+          note: `no line ${i}`,
+        }),
+      );
   }
 }

@@ -1,0 +1,357 @@
+/**
+ * The fast path for Fluent Bit's `format json` Kafka records: one pass over the bytes finds the top-level
+ * keys the consumer needs (the line in `log` or `message`, the `kubernetes` map, the date keys) without
+ * building the record as JS objects, and unescapes the line straight into bytes for the parser.
+ *
+ * It gives up (returns undefined) on anything it does not expect, and the caller falls back to JSON.parse,
+ * which also words the error of invalid JSON. Structure is checked (strings, escapes in the line, nesting,
+ * separators, nothing after the record); values the consumer does not read are not validated beyond their
+ * extent.
+ */
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+export interface ValueSpan {
+  start: number;
+  end: number;
+}
+
+export interface ScannedRecord {
+  /** Length of the unescaped line (`log`, else `message`) in the scanner's `line` buffer; -1 without one. */
+  lineLength: number;
+  /** The value of `kubernetes` (any JSON value). */
+  kubernetes?: ValueSpan;
+  /** The first key and its value, and the values of the known date keys, for the record's date. */
+  firstKey?: string;
+  first?: ValueSpan;
+  dates?: Array<{ key: string; value: ValueSpan }>;
+}
+
+const KEY_LOG = Buffer.from('log');
+const KEY_MESSAGE = Buffer.from('message');
+const KEY_KUBERNETES = Buffer.from('kubernetes');
+const DATE_KEYS = ['date', '@timestamp', 'timestamp', 'time'].map((k) => ({ key: k, bytes: Buffer.from(k) }));
+
+function isSpace(b: number | undefined): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+function skipSpace(buf: Buffer, i: number): number {
+  while (i < buf.length && isSpace(buf[i])) i++;
+  return i;
+}
+
+/** Index of the quote closing the string that opens at `i`, or -1 when it is missing or not valid JSON. */
+function stringEnd(buf: Buffer, i: number): number {
+  const n = buf.length;
+  for (let j = i + 1; j < n; j++) {
+    const b = buf[j]!;
+    if (b === QUOTE) return j;
+    if (b < 0x20) return -1;
+    if (b === BACKSLASH) {
+      const c = buf[++j];
+      if (c === 0x75) {
+        if (hex4(buf, j + 1) < 0) return -1;
+        j += 4;
+      } else if (
+        !(
+          c === 0x22 ||
+          c === 0x5c ||
+          c === 0x2f ||
+          c === 0x62 ||
+          c === 0x66 ||
+          c === 0x6e ||
+          c === 0x72 ||
+          c === 0x74
+        )
+      ) {
+        return -1;
+      }
+    }
+  }
+  return -1;
+}
+
+/** True for a JSON number token. */
+function isNumber(buf: Buffer, start: number, end: number): boolean {
+  let k = start;
+  if (buf[k] === 0x2d) k++;
+  const digits = (): number => {
+    const from = k;
+    while (k < end && buf[k]! >= 0x30 && buf[k]! <= 0x39) k++;
+    return k - from;
+  };
+  if (buf[k] === 0x30) k++;
+  else if (digits() === 0) return false;
+  if (buf[k] === 0x2e) {
+    k++;
+    if (digits() === 0) return false;
+  }
+  if (buf[k] === 0x65 || buf[k] === 0x45) {
+    k++;
+    if (buf[k] === 0x2b || buf[k] === 0x2d) k++;
+    if (digits() === 0) return false;
+  }
+  return k === end;
+}
+
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const NULL = Buffer.from('null');
+
+/**
+ * Index just after the value starting at `i`, or -1 when it is not valid JSON. Strings and scalars are
+ * checked here; objects and arrays only for their extent (`checkNested` parses them to check them).
+ */
+function valueEnd(buf: Buffer, i: number): number {
+  const c = buf[i];
+  if (c === QUOTE) {
+    const q = stringEnd(buf, i);
+    return q < 0 ? -1 : q + 1;
+  }
+  if (c === LBRACE || c === LBRACKET) {
+    let depth = 0;
+    let j = i;
+    while (j < buf.length) {
+      const b = buf[j]!;
+      if (b === QUOTE) {
+        const q = stringEnd(buf, j);
+        if (q < 0) return -1;
+        j = q + 1;
+        continue;
+      }
+      if (b === LBRACE || b === LBRACKET) depth++;
+      else if (b === RBRACE || b === RBRACKET) {
+        depth--;
+        if (depth === 0) return j + 1;
+      }
+      j++;
+    }
+    return -1;
+  }
+  let j = i;
+  while (j < buf.length) {
+    const b = buf[j]!;
+    if (b === COMMA || b === RBRACE || b === RBRACKET || isSpace(b)) break;
+    j++;
+  }
+  if (j === i) return -1;
+  if (c === 0x74) return keyIs(buf, i, j, TRUE) ? j : -1;
+  if (c === 0x66) return keyIs(buf, i, j, FALSE) ? j : -1;
+  if (c === 0x6e) return keyIs(buf, i, j, NULL) ? j : -1;
+  return isNumber(buf, i, j) ? j : -1;
+}
+
+/** An object or array value is parsed to check it (rare in Fluent Bit records besides `kubernetes`). */
+function checkNested(buf: Buffer, span: ValueSpan): boolean {
+  const c = buf[span.start];
+  if (c !== LBRACE && c !== LBRACKET) return true;
+  try {
+    JSON.parse(buf.toString('utf8', span.start, span.end));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function keyIs(buf: Buffer, start: number, end: number, key: Buffer): boolean {
+  if (end - start !== key.length) return false;
+  for (let k = 0; k < key.length; k++) if (buf[start + k] !== key[k]) return false;
+  return true;
+}
+
+export class JsonRecordScanner {
+  /** The unescaped line of the last record scanned. */
+  line = Buffer.allocUnsafe(1 << 16);
+  /**
+   * A `kubernetes` value seen before. Records of one pod repeat it byte for byte, and a complete JSON value
+   * found again at the start of a value ends where it ended before, so it need not be scanned again.
+   */
+  kubernetesHint: Buffer | undefined;
+
+  /** The spans of a record that is one JSON object; undefined when the bytes are anything else. */
+  scan(buf: Buffer): ScannedRecord | undefined {
+    if (this.line.length < buf.length)
+      this.line = Buffer.allocUnsafe(Math.max(buf.length, this.line.length * 2));
+    let i = skipSpace(buf, 0);
+    if (buf[i] !== LBRACE) return undefined;
+    i = skipSpace(buf, i + 1);
+    if (buf[i] === RBRACE) return undefined;
+    const rec: ScannedRecord = { lineLength: -1 };
+    let lineKey: Buffer | undefined;
+    let first = true;
+    for (;;) {
+      if (buf[i] !== QUOTE) return undefined;
+      const keyEnd = stringEnd(buf, i);
+      if (keyEnd < 0) return undefined;
+      const keyStart = i + 1;
+      i = skipSpace(buf, keyEnd + 1);
+      if (buf[i] !== COLON) return undefined;
+      const start = skipSpace(buf, i + 1);
+      let end: number;
+      const isLog = keyIs(buf, keyStart, keyEnd, KEY_LOG);
+      const isMessage = !isLog && keyIs(buf, keyStart, keyEnd, KEY_MESSAGE);
+      if ((isLog || isMessage) && buf[start] === QUOTE && lineKey !== KEY_LOG) {
+        if (lineKey === (isLog ? KEY_LOG : KEY_MESSAGE)) return undefined; // duplicate keys: JSON.parse decides
+        end = this.unescapeLine(buf, start);
+        if (end < 0) return undefined;
+        lineKey = isLog ? KEY_LOG : KEY_MESSAGE;
+        rec.lineLength = this.lineBytes;
+      } else if (!isLog && !isMessage && keyIs(buf, keyStart, keyEnd, KEY_KUBERNETES)) {
+        const hint = this.kubernetesHint;
+        end =
+          hint &&
+          start + hint.length <= buf.length &&
+          buf.compare(hint, 0, hint.length, start, start + hint.length) === 0
+            ? start + hint.length
+            : valueEnd(buf, start);
+        if (end < 0) return undefined;
+        rec.kubernetes = { start, end };
+      } else {
+        if ((isLog && lineKey === KEY_LOG) || (isMessage && lineKey === KEY_MESSAGE)) return undefined; // duplicate keys: JSON.parse decides
+        end = valueEnd(buf, start);
+        if (end < 0 || !checkNested(buf, { start, end })) return undefined;
+        if (!isLog && !isMessage && keyEnd - keyStart <= 10) {
+          for (const d of DATE_KEYS) {
+            if (keyIs(buf, keyStart, keyEnd, d.bytes))
+              (rec.dates ??= []).push({ key: d.key, value: { start, end } });
+          }
+        }
+      }
+      if (first) {
+        first = false;
+        let escaped = false;
+        for (let k = keyStart; k < keyEnd; k++) if (buf[k] === BACKSLASH) escaped = true;
+        try {
+          rec.firstKey = escaped
+            ? (JSON.parse(buf.toString('utf8', keyStart - 1, keyEnd + 1)) as string)
+            : buf.toString('utf8', keyStart, keyEnd);
+        } catch {
+          return undefined;
+        }
+        rec.first = { start, end };
+      }
+      i = skipSpace(buf, end);
+      if (buf[i] === COMMA) {
+        i = skipSpace(buf, i + 1);
+        continue;
+      }
+      if (buf[i] === RBRACE) break;
+      return undefined;
+    }
+    if (skipSpace(buf, i + 1) !== buf.length) return undefined;
+    return rec;
+  }
+
+  /**
+   * Unescapes the string opening at `buf[q]` into `line` and records its length; returns the index after the
+   * closing quote, or -1 for an invalid escape or a missing quote.
+   */
+  private unescapeLine(buf: Buffer, q: number): number {
+    const out = this.line;
+    const n = buf.length;
+    let o = 0;
+    let p = q + 1;
+    while (p < n) {
+      const b = buf[p]!;
+      if (b === QUOTE) {
+        this.lineBytes = o;
+        return p + 1;
+      }
+      if (b < 0x20) return -1;
+      if (b !== BACKSLASH) {
+        out[o++] = b;
+        p++;
+        continue;
+      }
+      const c = buf[p + 1];
+      p += 2;
+      switch (c) {
+        case 0x22:
+        case 0x5c:
+        case 0x2f:
+          out[o++] = c;
+          break;
+        case 0x6e:
+          out[o++] = 0x0a;
+          break;
+        case 0x74:
+          out[o++] = 0x09;
+          break;
+        case 0x72:
+          out[o++] = 0x0d;
+          break;
+        case 0x62:
+          out[o++] = 0x08;
+          break;
+        case 0x66:
+          out[o++] = 0x0c;
+          break;
+        case 0x75: {
+          let cp = hex4(buf, p);
+          if (cp < 0) return -1;
+          p += 4;
+          if (cp >= 0xd800 && cp <= 0xdbff && buf[p] === BACKSLASH && buf[p + 1] === 0x75) {
+            const lo = hex4(buf, p + 2);
+            if (lo >= 0xdc00 && lo <= 0xdfff) {
+              cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+              p += 6;
+            }
+          }
+          if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // a lone surrogate, as JSON.parse then UTF-8 gives
+          o = writeUtf8(out, o, cp);
+          break;
+        }
+        default:
+          return -1;
+      }
+    }
+    return -1;
+  }
+
+  private lineBytes = 0;
+}
+
+function hex4(buf: Buffer, at: number): number {
+  if (at + 4 > buf.length) return -1;
+  let v = 0;
+  for (let k = 0; k < 4; k++) {
+    const c = buf[at + k]!;
+    const d =
+      c >= 0x30 && c <= 0x39
+        ? c - 0x30
+        : c >= 0x61 && c <= 0x66
+          ? c - 0x57
+          : c >= 0x41 && c <= 0x46
+            ? c - 0x37
+            : -1;
+    if (d < 0) return -1;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+function writeUtf8(out: Buffer, o: number, cp: number): number {
+  if (cp < 0x80) out[o++] = cp;
+  else if (cp < 0x800) {
+    out[o++] = 0xc0 | (cp >> 6);
+    out[o++] = 0x80 | (cp & 0x3f);
+  } else if (cp < 0x10000) {
+    out[o++] = 0xe0 | (cp >> 12);
+    out[o++] = 0x80 | ((cp >> 6) & 0x3f);
+    out[o++] = 0x80 | (cp & 0x3f);
+  } else {
+    out[o++] = 0xf0 | (cp >> 18);
+    out[o++] = 0x80 | ((cp >> 12) & 0x3f);
+    out[o++] = 0x80 | ((cp >> 6) & 0x3f);
+    out[o++] = 0x80 | (cp & 0x3f);
+  }
+  return o;
+}
