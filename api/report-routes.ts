@@ -45,18 +45,15 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
       return run('service-entries', { ...q.data, kind: 'service-entries', registry }, reply);
     },
   );
-  for (const kind of ['blocked', 'timeouts'] as const) {
+  const tables = [
+    ['/v1/reports/blocked', 'blocked', 'What REGISTRY_ONLY denied, by destination and source.'],
+    ['/v1/reports/timeouts', 'timeouts', 'Route and idle timeouts by destination and route.'],
+    ['/v1/hosts', 'hosts', 'Every external destination with its status: allowed, passthrough or blocked.'],
+  ] as const;
+  for (const [path, kind, description] of tables) {
     app.get(
-      `/v1/reports/${kind}`,
-      {
-        schema: {
-          description:
-            kind === 'blocked'
-              ? 'What REGISTRY_ONLY denied, by destination and source.'
-              : 'Route and idle timeouts by destination and route.',
-          querystring: jsonSchemaOf(FormatQuerySchema),
-        },
-      },
+      path,
+      { schema: { description, querystring: jsonSchemaOf(FormatQuerySchema) } },
       async (req, reply) => {
         const q = FormatQuerySchema.safeParse(req.query);
         if (!q.success) return invalid(reply, q.error);
@@ -64,18 +61,4 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
       },
     );
   }
-  app.get(
-    '/v1/hosts',
-    {
-      schema: {
-        description: 'Every external destination with its status: allowed, passthrough or blocked.',
-        querystring: jsonSchemaOf(FormatQuerySchema),
-      },
-    },
-    async (req, reply) => {
-      const q = FormatQuerySchema.safeParse(req.query);
-      if (!q.success) return invalid(reply, q.error);
-      return run('hosts', { ...q.data, kind: 'hosts', registry: null }, reply);
-    },
-  );
 }

@@ -1,26 +1,5 @@
 /** The record every format parses into: Istio's JSON key names, integers as numbers, unset as null. */
 
-export const STRING_FIELDS = [
-  'method',
-  'path',
-  'protocol',
-  'response_flags',
-  'response_code_details',
-  'connection_termination_details',
-  'upstream_transport_failure_reason',
-  'x_forwarded_for',
-  'user_agent',
-  'request_id',
-  'authority',
-  'upstream_host',
-  'upstream_cluster',
-  'upstream_local_address',
-  'downstream_local_address',
-  'downstream_remote_address',
-  'requested_server_name',
-  'route_name',
-] as const;
-
 export const INT_FIELDS = [
   'response_code',
   'bytes_received',
@@ -54,10 +33,14 @@ export const FIELD_ORDER = [
   'downstream_remote_address',
   'requested_server_name',
   'route_name',
-] as const satisfies ReadonlyArray<StringField | IntField>;
+] as const;
 
-export type StringField = (typeof STRING_FIELDS)[number];
 export type IntField = (typeof INT_FIELDS)[number];
+export type StringField = Exclude<(typeof FIELD_ORDER)[number], IntField>;
+
+export const STRING_FIELDS = FIELD_ORDER.filter(
+  (f): f is StringField => !(INT_FIELDS as readonly string[]).includes(f),
+);
 
 export type AccessRecord = {
   /** The format that parsed the line: a preset name, `json`, or `custom`. */
