@@ -43,6 +43,7 @@ export function compileText(format: string): CompiledText {
   let i = 0;
   while (i < absorber) i = gen.emitForward(i);
   let j = fields.length - 1;
+  gen.guardedBytes = new Set(Buffer.from(literals[absorber]!, 'utf8'));
   while (j > absorber) j = gen.emitBackward(j);
   gen.emitAbsorber(absorber);
   gen.emitValues();
@@ -98,6 +99,12 @@ class Generator {
   readonly reasons: string[] = [];
   private readonly lines: string[] = [];
   private readonly consts: unknown[] = [];
+  /**
+   * Bytes of the literal just before the absorber. The forward pass has matched it, so below p there is one
+   * of each: a backward search for such a byte stops there by itself and needs no `q >= p` on every step
+   * (it fails on the `q < p` check after the loop instead).
+   */
+  guardedBytes = new Set<number>();
   /** Fields whose numbers the scan already produced. */
   private readonly parsedInline = new Set<number>();
 
@@ -249,7 +256,9 @@ class Generator {
     const last = bytes[n - 1]!;
     if (f.shape !== 'client' && f.shape !== 'text' && DELIMITERS.has(lit[lit.length - 1]!)) {
       const skips = innerDelimiters(f, lit[lit.length - 1]!);
-      const scan = `while (q >= p && b[q] !== ${last}) q--;`;
+      // Unbounded only for a single search: a second one could step past the guard byte.
+      const guarded = skips === 0 && this.guardedBytes.has(last);
+      const scan = guarded ? `while (b[q] !== ${last}) q--;` : `while (q >= p && b[q] !== ${last}) q--;`;
       this.lines.push(
         skips === 0 ? `q = e - 1; ${scan}` : `q = e; for (let n = 0; n <= ${skips}; n++) { q--; ${scan} }`,
       );
@@ -270,7 +279,8 @@ class Generator {
       const rest = [...bytes.subarray(0, n - 1)]
         .map((code, k) => `b[q - ${n - 1 - k}] !== ${code}`)
         .join(' || ');
-      this.lines.push(`q = e - 1; for (;;) { while (q >= p && b[q] !== ${last}) q--;`);
+      const bound = this.guardedBytes.has(last) ? '' : 'q >= p && ';
+      this.lines.push(`q = e - 1; for (;;) { while (${bound}b[q] !== ${last}) q--;`);
       this.lines.push(`if (q - ${n - 1} < p) ${this.fail(missing, 'e')}`);
       this.lines.push(rest ? `if (${rest}) { q--; continue; } break; }` : 'break; }');
       this.lines.push(`q -= ${n - 1};`);

@@ -17,8 +17,13 @@ export class TextParser {
     this.state = new ScanState(this.compiled.fields.length);
   }
 
-  /** The hot path: scans `buf[start..end)` into the state; no allocation. */
-  scan(buf: Uint8Array, start: number, end: number, state: ScanState = this.state): boolean {
+  /** The hot path: scans `buf[start..end)` into `this.state`; no allocation. */
+  scan(buf: Uint8Array, start: number, end: number): boolean {
+    return this.compiled.scan(buf, start, end, this.state);
+  }
+
+  /** The same into a state of the caller's. */
+  scanInto(buf: Uint8Array, start: number, end: number, state: ScanState): boolean {
     return this.compiled.scan(buf, start, end, state);
   }
 

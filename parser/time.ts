@@ -48,6 +48,14 @@ export function isoToMs(s: Uint8Array, a: number, b: number): number {
   const s1 = s[a + 17]! - 48;
   const s2 = s[a + 18]! - 48;
   if (s[a + 16] !== 58 || s1 < 0 || s1 > 6 || s2 < 0 || s2 > 9) return Number.NaN;
+  // Envoy's own shape, `…:SS.mmmZ`, without the general fraction and offset handling.
+  if (b - a === 24 && s[a + 19] === 46 && s[a + 23] === 90) {
+    const m1 = s[a + 20]! - 48;
+    const m2 = s[a + 21]! - 48;
+    const m3 = s[a + 22]! - 48;
+    if (m1 < 0 || m1 > 9 || m2 < 0 || m2 > 9 || m3 < 0 || m3 > 9) return Number.NaN;
+    return base + (s1 * 10 + s2) * 1000 + m1 * 100 + m2 * 10 + m3;
+  }
   let i = a + 19;
   let ms = 0;
   if (i < b && s[i] === 46) {
