@@ -8,12 +8,35 @@
  *   (e) egresslens: scanner plus full AccessRecord objects (the library's parse())
  * Last line: `ratio: <d/b>`.
  */
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isParseFailure, TextParser } from '../parser/index.js';
 import { findPreset } from '../parser/presets.js';
 import { generateChunks } from './generate-lines.js';
+import { runCli } from './run-child.js';
+import { writeLogFile } from './write-log-file.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const RSS_LINES = Number(process.env.BENCH_RSS_LINES ?? 5_000_000);
+
+/** `egresslens parse` over a big file, output discarded: it streams, so memory must stay flat. */
+async function cliPeakRss(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'egresslens-bench-parse-'));
+  try {
+    const file = join(dir, 'access.log');
+    const bytes = await writeLogFile(file, RSS_LINES, 3);
+    const run = await runCli(['parse', file]);
+    if (run.code !== 0) throw new Error(`parse failed: ${run.stderr}`);
+    console.log(
+      `egresslens parse CLI, ${RSS_LINES.toLocaleString('en')} lines (${(bytes / 1e6).toFixed(0)} MB): peak RSS ${run.peakRssMb.toFixed(0)} MB, ${Math.round(RSS_LINES / run.seconds).toLocaleString('en')} lines/s to JSON`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 // Verbatim from fluent-bit conf/parsers.conf ([PARSER] istio-envoy-proxy).
 const FLUENT_BIT =
@@ -113,7 +136,7 @@ const contenders: Array<[string, Contender]> = [
   ],
 ];
 
-function main(): void {
+async function main(): Promise<void> {
   const t0 = performance.now();
   const generated = generateChunks(LINES, { seed: 7 });
   const chunks = generated.chunks.map((c) => Buffer.from(c, 'utf8'));
@@ -148,6 +171,7 @@ function main(): void {
   console.log(
     `note: the Fluent Bit regex parses ${((100 * fb.parsed) / fb.lines).toFixed(2)} % of lines: it rejects multi-hop X-Forwarded-For ("a, b"), quotes in the user agent and transport failure reasons with spaces.`,
   );
+  await cliPeakRss();
   console.log(`d/b = ${(rate('(d)') / rate('(b)')).toFixed(2)}`);
   console.log(`d/c = ${(rate('(d)') / rate('(c)')).toFixed(2)}`);
   console.log(`d/a = ${(rate('(d)') / rate('(a)')).toFixed(2)}`);
@@ -155,4 +179,7 @@ function main(): void {
   console.log(`ratio: ${(rate('(d)') / rate('(b)')).toFixed(2)}`);
 }
 
-main();
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

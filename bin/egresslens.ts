@@ -1,10 +1,6 @@
 #!/usr/bin/env node
 /** The egresslens command line. Each subcommand lives in bin/commands/. */
 import { parseArgs } from 'node:util';
-import { ingestUsage, runIngest } from './commands/ingest.js';
-import { parseUsage, runParse } from './commands/parse.js';
-import { reportUsage, runReport } from './commands/report.js';
-import { runServe, serveUsage } from './commands/serve.js';
 import { configFromFlags, SERVE_OPTIONS, STORE_OPTIONS } from './config-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -27,6 +23,8 @@ async function main(argv: string[]): Promise<number> {
         allowPositionals: true,
         options: { format: { type: 'string', short: 'f' }, help: { type: 'boolean', short: 'h' } },
       });
+      // Commands are loaded when run: `parse` must not pay for chDB's native library (hundreds of MB of RSS).
+      const { parseUsage, runParse } = await import('./commands/parse.js');
       if (values.help) return help(parseUsage);
       if (positionals.length > 1) throw new UsageError('parse takes at most one FILE');
       return runParse({ format: values.format, file: positionals[0] });
@@ -37,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
         allowPositionals: true,
         options: SERVE_OPTIONS,
       });
+      const { runServe, serveUsage } = await import('./commands/serve.js');
       if (values.help) return help(serveUsage);
       if (positionals.length) throw new UsageError(`serve takes no arguments (got ${positionals.join(' ')})`);
       return runServe(configFromFlags(values));
@@ -47,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
         allowPositionals: true,
         options: STORE_OPTIONS,
       });
+      const { ingestUsage, runIngest } = await import('./commands/ingest.js');
       if (values.help) return help(ingestUsage);
       return runIngest(configFromFlags(values), positionals);
     }
@@ -65,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
           'auth-token': { type: 'string' },
         },
       });
+      const { reportUsage, runReport } = await import('./commands/report.js');
       if (values.help) return help(reportUsage);
       if (positionals.length !== 1) throw new UsageError('report takes one report name');
       const { format, ...storeFlags } = values;
