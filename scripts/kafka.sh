@@ -226,7 +226,22 @@ probe() {
   fi
 }
 
+# The tests produce with kcat too (a producer we did not write). Installed from Debian when missing and root.
+ensure_kcat() {
+  command -v kcat >/dev/null && return 0
+  if [[ $(id -u) -ne 0 ]]; then
+    log "kcat is missing; as root run: apt-get update && apt-get install -y kcat"
+    return 0
+  fi
+  log "installing kcat from apt"
+  {
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kcat
+  } >&2
+}
+
 start_locked() {
+  ensure_kcat
   if running_pid >/dev/null; then
     log "already running (pid $(running_pid))"
     echo "$BOOTSTRAP"
