@@ -6,13 +6,17 @@
  * stopped by the last file to finish, and only if a test file of this run started it.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { encode } from '@msgpack/msgpack';
 import { type Admin, Kafka, logLevel, type Message, Partitioners } from 'kafkajs';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { type GeneratedLine, LineGenerator } from '../../bench/generate-lines.js';
+import type { KafkaSettings } from '../../ingest/kafka-client.js';
+import { ChdbStore } from '../../store/chdb-store.js';
 
 const run = promisify(execFile);
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -295,4 +299,49 @@ function junk(i: number): Buffer | null {
         }),
       );
   }
+}
+
+/**
+ * One test file's setting: the broker (acquired before its tests, released after) and an embedded store in a
+ * directory of its own, emptied before each test unless told otherwise.
+ */
+export interface KafkaTestEnv {
+  broker: TestBroker;
+  store: ChdbStore;
+  /** The file's own temporary directory (the store lives in `data/` inside it). */
+  dir: string;
+  /** Consumer settings for this broker. */
+  settings(topic: string, group: string): KafkaSettings;
+}
+
+export function kafkaTestEnv(name: string, opts: { emptyBetweenTests?: boolean } = {}): KafkaTestEnv {
+  const dir = mkdtempSync(join(tmpdir(), `egresslens-kafka-${name}-`));
+  const env = {
+    dir,
+    settings: (topic: string, group: string): KafkaSettings => ({
+      brokers: env.broker.brokers,
+      topic,
+      group,
+      clientId: 'egresslens-test',
+      ssl: false,
+      fromBeginning: true,
+    }),
+  } as KafkaTestEnv;
+  beforeAll(async () => {
+    env.broker = await acquireBroker();
+    env.store = ChdbStore.open(join(dir, 'data'));
+    await env.store.migrate();
+  });
+  afterAll(async () => {
+    await env.store?.close();
+    await env.broker?.release();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  if (opts.emptyBetweenTests !== false) {
+    beforeEach(async () => {
+      await env.store.command('TRUNCATE TABLE access_log');
+      await env.store.command('TRUNCATE TABLE dead_letters');
+    });
+  }
+  return env;
 }

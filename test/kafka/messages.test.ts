@@ -5,75 +5,41 @@
  * become dead letters with their topic/partition/offset while consumption goes on. Plus the start-up errors.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from '@msgpack/msgpack';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { KafkaSettings } from '../../ingest/kafka-client.js';
+import { describe, expect, it } from 'vitest';
 import { KafkaStartError } from '../../ingest/kafka-client.js';
 import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
-import { ChdbStore } from '../../store/chdb-store.js';
 import { istioLine } from '../helpers/istio-line.js';
 import { count, generatedLines } from '../helpers/lines.js';
 import {
-  acquireBroker,
   createTopic,
   fluentJson,
   fluentMsgpack,
   fullyCommitted,
   KUBERNETES,
+  kafkaTestEnv,
   kcatProduce,
   produce,
   REPO,
-  type TestBroker,
   uniqueName,
   waitFor,
 } from './helpers.js';
 
-let broker: TestBroker;
-let store: ChdbStore;
-const dir = mkdtempSync(join(tmpdir(), 'egresslens-kafka-messages-'));
-
-beforeAll(async () => {
-  broker = await acquireBroker();
-  store = ChdbStore.open(join(dir, 'data'));
-  await store.migrate();
-});
-
-afterAll(async () => {
-  await store?.close();
-  await broker?.release();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  await store.command('TRUNCATE TABLE access_log');
-  await store.command('TRUNCATE TABLE dead_letters');
-});
-
-function settings(topic: string, group: string): KafkaSettings {
-  return {
-    brokers: broker.brokers,
-    topic,
-    group,
-    clientId: 'egresslens-test',
-    ssl: false,
-    fromBeginning: true,
-  };
-}
+const env = kafkaTestEnv('messages');
 
 /** Runs a consumer until the group has committed the whole topic. */
 async function consumeAll(topic: string): Promise<KafkaConsumer> {
   const group = uniqueName('group');
   const consumer = await KafkaConsumer.start({
-    settings: settings(topic, group),
-    store,
+    settings: env.settings(topic, group),
+    store: env.store,
     minBytes: 1,
     maxWaitTimeMs: 100,
   });
   try {
-    await waitFor('everything committed', () => fullyCommitted(broker.admin, group, topic), 60_000, 100);
+    await waitFor('everything committed', () => fullyCommitted(env.broker.admin, group, topic), 60_000, 100);
   } finally {
     await consumer.stop();
   }
@@ -118,7 +84,7 @@ interface Row {
 }
 
 async function rowsById(): Promise<Map<string, Row>> {
-  const rows = await store.query<Row>(
+  const rows = await env.store.query<Row>(
     'SELECT request_id, source, k8s_namespace, k8s_pod, k8s_container, k8s_workload, k8s_node, response_code, authority, path FROM access_log',
   );
   return new Map(rows.map((r) => [r.request_id, r]));
@@ -127,7 +93,7 @@ async function rowsById(): Promise<Map<string, Row>> {
 describe('Kafka messages', () => {
   it('stores Fluent Bit json and msgpack records, raw lines, pre-parsed records and kcat lines', async () => {
     const topic = uniqueName('formats');
-    await createTopic(broker.admin, topic, 2);
+    await createTopic(env.broker.admin, topic, 2);
     const preParsed = {
       '@timestamp': 1_764_000_000.25,
       start_time: '2025-11-24T16:00:01.000Z',
@@ -147,7 +113,7 @@ describe('Kafka messages', () => {
       upstream_host: '1.2.3.4:80',
       kubernetes: KUBERNETES,
     };
-    await produce(broker.kafka, topic, [
+    await produce(env.broker.kafka, topic, [
       { partition: 0, value: fluentJson(line('req-json'), 1) },
       { partition: 0, value: fluentMsgpack(line('req-msgpack'), 2) },
       { partition: 1, value: Buffer.from(line('req-raw')) },
@@ -171,12 +137,12 @@ describe('Kafka messages', () => {
       },
     ]);
     const kcatLines = generatedLines(300, 9).map((g) => g.line);
-    await kcatProduce(broker.brokers, topic, kcatLines, 1);
+    await kcatProduce(env.broker.brokers, topic, kcatLines, 1);
 
     const consumer = await consumeAll(topic);
     expect(consumer.stats.messages).toBe(7 + kcatLines.length);
-    expect(await count(store, 'dead_letters')).toBe(0);
-    expect(await count(store, 'access_log')).toBe(8 + kcatLines.length);
+    expect(await count(env.store, 'dead_letters')).toBe(0);
+    expect(await count(env.store, 'access_log')).toBe(8 + kcatLines.length);
 
     const rows = await rowsById();
     const pod = {
@@ -213,14 +179,14 @@ describe('Kafka messages', () => {
       authority: 'parsed.example.com',
       path: '/parsed',
     });
-    const fromKcat = await count(store, 'access_log', "source = 'kafka' AND k8s_pod = ''");
+    const fromKcat = await count(env.store, 'access_log', "source = 'kafka' AND k8s_pod = ''");
     expect(fromKcat).toBe(3 + kcatLines.length);
   }, 90_000);
 
   it('keeps undecodable and oversized messages as dead letters with their offsets, and goes on', async () => {
     const topic = uniqueName('bad');
     // Room for 5 MB messages on the topic (the producer needs nothing more: kafkajs has no client limit).
-    await createTopic(broker.admin, topic, 1, { 'max.message.bytes': String(8 << 20) });
+    await createTopic(env.broker.admin, topic, 1, { 'max.message.bytes': String(8 << 20) });
     const fiveMb = 5 << 20;
     const bad: Array<{ value: Buffer | null; reason: RegExp }> = [
       {
@@ -250,7 +216,7 @@ describe('Kafka messages', () => {
     ];
     const good = [line('req-before'), line('req-between'), line('req-after')];
     await produce(
-      broker.kafka,
+      env.broker.kafka,
       topic,
       [
         { value: fluentJson(good[0]!, 0) },
@@ -261,15 +227,15 @@ describe('Kafka messages', () => {
       1,
     );
     // kcat too: a junk line, then a good one after it.
-    await kcatProduce(broker.brokers, topic, ['kcat junk that is not an access log', good[2]!]);
+    await kcatProduce(env.broker.brokers, topic, ['kcat junk that is not an access log', good[2]!]);
     const expectedDead = bad.length + 1;
 
     const consumer = await consumeAll(topic);
     expect(consumer.stats.messages).toBe(good.length + expectedDead);
-    expect(await count(store, 'access_log')).toBe(good.length);
+    expect(await count(env.store, 'access_log')).toBe(good.length);
     expect([...(await rowsById()).keys()].sort()).toEqual(['req-after', 'req-before', 'req-between']);
 
-    const dead = await store.query<{
+    const dead = await env.store.query<{
       reason: string;
       kafka_topic: string;
       kafka_partition: number;
@@ -290,17 +256,17 @@ describe('Kafka messages', () => {
   it('fails to start with a message naming the brokers and the topic', async () => {
     const missing = uniqueName('missing');
     const unreachable = KafkaConsumer.start({
-      settings: { ...settings(missing, 'g'), brokers: ['127.0.0.1:1'] },
-      store,
+      settings: { ...env.settings(missing, 'g'), brokers: ['127.0.0.1:1'] },
+      store: env.store,
     });
     await expect(unreachable).rejects.toThrow(KafkaStartError);
     await expect(unreachable).rejects.toThrow(
       /cannot reach Kafka brokers 127\.0\.0\.1:1 \(for topic missing-/,
     );
 
-    const noTopic = KafkaConsumer.start({ settings: settings(missing, 'g'), store });
+    const noTopic = KafkaConsumer.start({ settings: env.settings(missing, 'g'), store: env.store });
     await expect(noTopic).rejects.toThrow(
-      new RegExp(`the Kafka topic ${missing} does not exist on Kafka brokers ${broker.brokers[0]}`),
+      new RegExp(`the Kafka topic ${missing} does not exist on Kafka brokers ${env.broker.brokers[0]}`),
     );
   }, 60_000);
 
@@ -314,11 +280,11 @@ describe('Kafka messages', () => {
         cli,
         'serve',
         '--data',
-        join(dir, 'cli'),
+        join(env.dir, 'cli'),
         '--port',
         '0',
         '--kafka-brokers',
-        broker.brokers[0]!,
+        env.broker.brokers[0]!,
         '--kafka-topic',
         missing,
         '--log-level',

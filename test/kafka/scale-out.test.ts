@@ -1,64 +1,32 @@
-/**
- * Scale-out: two consumers in one group share a 4-partition topic, then one leaves while traffic continues;
- * the rebalances lose and duplicate nothing. Both consumers live in this process and write through one
- * store object (chDB allows one data directory per process), each with its own pipeline.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Message } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KafkaSettings } from '../../ingest/kafka-client.js';
+import { describe, expect, it } from 'vitest';
 import { KafkaConsumer, type KafkaJoin } from '../../ingest/kafka-consumer.js';
-import { ChdbStore } from '../../store/chdb-store.js';
 import { count } from '../helpers/lines.js';
 import {
-  acquireBroker,
   createTopic,
   fullyCommitted,
+  kafkaTestEnv,
   produce,
-  type TestBroker,
   traffic,
   uniqueName,
   waitFor,
 } from './helpers.js';
 
-let broker: TestBroker;
-let store: ChdbStore;
-const dir = mkdtempSync(join(tmpdir(), 'egresslens-kafka-scale-'));
-
-beforeAll(async () => {
-  broker = await acquireBroker();
-  store = ChdbStore.open(dir);
-  await store.migrate();
-});
-
-afterAll(async () => {
-  await store?.close();
-  await broker?.release();
-  rmSync(dir, { recursive: true, force: true });
-});
+const env = kafkaTestEnv('scale');
 
 describe('Kafka consumers in one group', () => {
   it('split the partitions, hand them over when one leaves, and store every message once', async () => {
     const topic = uniqueName('scale');
     const group = uniqueName('scale-group');
     const PARTITIONS = 4;
-    await createTopic(broker.admin, topic, PARTITIONS);
+    await createTopic(env.broker.admin, topic, PARTITIONS);
     const t = traffic(60_000, PARTITIONS, { seed: 77, junkEvery: 150 });
     const phase = (from: number, to: number): Message[] => t.messages.slice(from, to);
 
-    const settings: KafkaSettings = {
-      brokers: broker.brokers,
-      topic,
-      group,
-      clientId: 'egresslens-test',
-      ssl: false,
-      fromBeginning: true,
-    };
+    const settings = env.settings(topic, group);
     const options = {
       settings,
-      store,
+      store: env.store,
       maxBytesPerPartition: 128 << 10,
       minBytes: 1,
       maxWaitTimeMs: 200,
@@ -66,7 +34,7 @@ describe('Kafka consumers in one group', () => {
     };
     const joins: KafkaJoin[] = [];
 
-    await produce(broker.kafka, topic, phase(0, 10_000), 400);
+    await produce(env.broker.kafka, topic, phase(0, 10_000), 400);
     const a = await KafkaConsumer.start(options);
     a.on('join', (j: KafkaJoin) => joins.push(j));
     let b: KafkaConsumer | undefined;
@@ -85,17 +53,22 @@ describe('Kafka consumers in one group', () => {
       const bBefore = b.stats.messages;
 
       // Traffic while both consume: both take a share.
-      await produce(broker.kafka, topic, phase(10_000, 40_000), 400);
-      await waitFor('phase 2 committed', () => fullyCommitted(broker.admin, group, topic), 90_000, 100);
+      await produce(env.broker.kafka, topic, phase(10_000, 40_000), 400);
+      await waitFor('phase 2 committed', () => fullyCommitted(env.broker.admin, group, topic), 90_000, 100);
       expect(a.stats.messages).toBeGreaterThan(aBefore);
       expect(b.stats.messages).toBeGreaterThan(bBefore);
 
       // b leaves while traffic continues; a takes all partitions over.
-      const producing = produce(broker.kafka, topic, phase(40_000, 60_000), 200);
+      const producing = produce(env.broker.kafka, topic, phase(40_000, 60_000), 200);
       await b.stop();
       await producing;
       await waitFor('a to own all partitions', () => a.assignment.length === PARTITIONS, 60_000, 20);
-      await waitFor('everything committed', () => fullyCommitted(broker.admin, group, topic), 90_000, 100);
+      await waitFor(
+        'everything committed',
+        () => fullyCommitted(env.broker.admin, group, topic),
+        90_000,
+        100,
+      );
     } finally {
       await b?.stop();
       await a.stop();
@@ -104,11 +77,11 @@ describe('Kafka consumers in one group', () => {
     // a rejoined with a share when b came, and with everything when b left.
     expect(joins.some((j) => j.partitions.length > 0 && j.partitions.length < PARTITIONS)).toBe(true);
     expect(joins[joins.length - 1]?.partitions).toEqual([0, 1, 2, 3]);
-    const dupes = await store.query(
+    const dupes = await env.store.query(
       "SELECT request_id, count() AS n FROM access_log WHERE request_id != '' GROUP BY request_id HAVING n > 1 LIMIT 5",
     );
     expect(dupes).toEqual([]);
-    expect(await count(store, 'access_log')).toBe(t.good);
-    expect(await count(store, 'dead_letters')).toBe(t.bad);
+    expect(await count(env.store, 'access_log')).toBe(t.good);
+    expect(await count(env.store, 'dead_letters')).toBe(t.bad);
   }, 240_000);
 });

@@ -1,66 +1,25 @@
-/**
- * The store goes away under a running consumer: it pauses without committing, and when the store returns
- * every message is stored exactly once. And a range that reached the store but whose acknowledgement was
- * lost is not stored twice when the partition is read again, even with a different fetch size.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { KafkaSettings } from '../../ingest/kafka-client.js';
+import { describe, expect, it } from 'vitest';
 import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
-import { ChdbStore } from '../../store/chdb-store.js';
 import { type InsertRequest, StoreUnavailableError } from '../../store/store.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
 import { count } from '../helpers/lines.js';
 import {
-  acquireBroker,
   committedOffsets,
   committedTotal,
   createTopic,
   fullyCommitted,
+  kafkaTestEnv,
   produce,
   sleep,
-  type TestBroker,
   traffic,
   uniqueName,
   waitFor,
 } from './helpers.js';
 
-let broker: TestBroker;
-let store: ChdbStore;
-const dir = mkdtempSync(join(tmpdir(), 'egresslens-kafka-outage-'));
-
-beforeAll(async () => {
-  broker = await acquireBroker();
-  store = ChdbStore.open(dir);
-  await store.migrate();
-});
-
-afterAll(async () => {
-  await store?.close();
-  await broker?.release();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-beforeEach(async () => {
-  await store.command('TRUNCATE TABLE access_log');
-  await store.command('TRUNCATE TABLE dead_letters');
-});
-
-function settings(topic: string, group: string): KafkaSettings {
-  return {
-    brokers: broker.brokers,
-    topic,
-    group,
-    clientId: 'egresslens-test',
-    ssl: false,
-    fromBeginning: true,
-  };
-}
+const env = kafkaTestEnv('outage');
 
 async function duplicates(): Promise<unknown[]> {
-  return store.query(
+  return env.store.query(
     "SELECT request_id, count() AS n FROM access_log WHERE request_id != '' GROUP BY request_id HAVING n > 1 LIMIT 5",
   );
 }
@@ -69,13 +28,13 @@ describe('Kafka consumer and an unavailable store', () => {
   it('pauses without committing while the store is down, then stores everything exactly once', async () => {
     const topic = uniqueName('outage');
     const group = uniqueName('outage-group');
-    await createTopic(broker.admin, topic, 2);
+    await createTopic(env.broker.admin, topic, 2);
     const t = traffic(20_000, 2, { seed: 21, junkEvery: 97 });
-    await produce(broker.kafka, topic, t.messages, 1000);
+    await produce(env.broker.kafka, topic, t.messages, 1000);
 
-    const faulty = new FaultyStore(store);
+    const faulty = new FaultyStore(env.store);
     const consumer = await KafkaConsumer.start({
-      settings: settings(topic, group),
+      settings: env.settings(topic, group),
       store: faulty,
       maxBytesPerPartition: 96 << 10,
       minBytes: 1,
@@ -86,41 +45,46 @@ describe('Kafka consumer and an unavailable store', () => {
     try {
       await waitFor(
         'a first commit',
-        async () => (await committedTotal(broker.admin, group, topic)) > 0,
+        async () => (await committedTotal(env.broker.admin, group, topic)) > 0,
         60_000,
         10,
       );
       faulty.down = true;
       await waitFor('the consumer to pause', () => consumer.isPaused, 30_000, 20);
       await sleep(300);
-      const before = await committedOffsets(broker.admin, group, topic);
+      const before = await committedOffsets(env.broker.admin, group, topic);
       const consumed = consumer.stats.messages;
       await sleep(2500);
-      const after = await committedOffsets(broker.admin, group, topic);
+      const after = await committedOffsets(env.broker.admin, group, topic);
       expect(after).toEqual(before);
       expect(consumer.isPaused).toBe(true);
       expect(consumer.stats.messages).toBe(consumed);
       const committedWhileDown = [...after.values()].reduce((n, c) => n + Math.max(0, c.offset), 0);
       expect(committedWhileDown).toBeLessThan(t.messages.length);
       faulty.down = false;
-      await waitFor('everything committed', () => fullyCommitted(broker.admin, group, topic), 90_000, 100);
+      await waitFor(
+        'everything committed',
+        () => fullyCommitted(env.broker.admin, group, topic),
+        90_000,
+        100,
+      );
       expect(consumer.stats.pauses).toBeGreaterThanOrEqual(1);
       expect(consumer.stats.resumes).toBeGreaterThanOrEqual(1);
     } finally {
       await consumer.stop();
     }
     expect(await duplicates()).toEqual([]);
-    expect(await count(store, 'access_log')).toBe(t.good);
-    expect(await count(store, 'dead_letters')).toBe(t.bad);
+    expect(await count(env.store, 'access_log')).toBe(t.good);
+    expect(await count(env.store, 'dead_letters')).toBe(t.bad);
   }, 180_000);
 
   it('does not store twice a range whose acknowledgement was lost, when the partition is read again', async () => {
     const topic = uniqueName('lost-ack');
     const group = uniqueName('lost-ack-group');
-    await createTopic(broker.admin, topic, 1);
+    await createTopic(env.broker.admin, topic, 1);
     const t = traffic(6000, 1, { seed: 33, junkEvery: 50 });
     // Small producer batches, so that fetch sizes decide where ranges end (a fetch returns whole batches).
-    await produce(broker.kafka, topic, t.messages, 50);
+    await produce(env.broker.kafka, topic, t.messages, 50);
 
     // The first insert reaches the store, then the store "goes down" before the reply: the consumer never
     // learns that its range was stored.
@@ -131,9 +95,9 @@ describe('Kafka consumer and an unavailable store', () => {
         throw new StoreUnavailableError('injected: written, then the store went down before replying');
       }
     }
-    const first = new WrittenThenDown(store);
+    const first = new WrittenThenDown(env.store);
     const a = await KafkaConsumer.start({
-      settings: settings(topic, group),
+      settings: env.settings(topic, group),
       store: first,
       maxBytesPerPartition: 64 << 10,
       minBytes: 1,
@@ -141,27 +105,32 @@ describe('Kafka consumer and an unavailable store', () => {
     });
     await waitFor('the first insert', () => first.inserts > 0, 60_000, 10);
     await a.stop(300);
-    const planned = (await committedOffsets(broker.admin, group, topic)).get(0);
+    const planned = (await committedOffsets(env.broker.admin, group, topic)).get(0);
     expect(planned?.offset).toBe(0);
     expect(planned?.metadata).toMatch(/^egresslens\/1 0-\d+/);
-    const partlyStored = await count(store, 'access_log');
+    const partlyStored = await count(env.store, 'access_log');
     expect(partlyStored).toBeGreaterThan(0);
 
     // A new member with 16x the fetch size would cut other ranges; it must replay the planned one.
     const b = await KafkaConsumer.start({
-      settings: settings(topic, group),
-      store,
+      settings: env.settings(topic, group),
+      store: env.store,
       maxBytesPerPartition: 1 << 20,
       minBytes: 1,
     });
     try {
-      await waitFor('everything committed', () => fullyCommitted(broker.admin, group, topic), 60_000, 100);
+      await waitFor(
+        'everything committed',
+        () => fullyCommitted(env.broker.admin, group, topic),
+        60_000,
+        100,
+      );
       expect(b.stats.replayedRanges).toBeGreaterThanOrEqual(1);
     } finally {
       await b.stop();
     }
     expect(await duplicates()).toEqual([]);
-    expect(await count(store, 'access_log')).toBe(t.good);
-    expect(await count(store, 'dead_letters')).toBe(t.bad);
+    expect(await count(env.store, 'access_log')).toBe(t.good);
+    expect(await count(env.store, 'dead_letters')).toBe(t.bad);
   }, 120_000);
 });
