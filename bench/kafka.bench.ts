@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
+import { fluentKafkaRecord } from './fluent-records.js';
 import { LineGenerator } from './generate-lines.js';
 import { CLI, runCli } from './run-child.js';
 
@@ -27,17 +28,6 @@ const KAFKA_SH = join(REPO, 'scripts', 'kafka.sh');
 const run = promisify(execFile);
 
 const work = mkdtempSync(join(tmpdir(), 'egresslens-bench-kafka-'));
-
-const KUBERNETES = {
-  pod_name: 'checkout-7f9c8d6b5-x2k4p',
-  namespace_name: 'shop',
-  pod_id: '6f1c1a36-1111-4b7e-9c1e-2a3b4c5d6e7f',
-  labels: { app: 'checkout', 'pod-template-hash': '7f9c8d6b5', 'security.istio.io/tlsMode': 'istio' },
-  host: 'node-1',
-  container_name: 'istio-proxy',
-  docker_id: '3e2b1f0a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f',
-  container_image: 'docker.io/istio/proxyv2:1.24.2',
-};
 
 /** Writes the raw lines (file path) and the Fluent Bit records, one JSON per line (for kcat), side by side. */
 async function writeInputs(
@@ -55,15 +45,7 @@ async function writeInputs(
   for (let i = 0; i < LINES; i++) {
     const line = gen.next().line;
     a.push(line);
-    b.push(
-      JSON.stringify({
-        '@timestamp': t0 + i / 1000,
-        log: `${line}\n`,
-        stream: 'stdout',
-        time: '2025-11-24T16:00:00.000000000Z',
-        kubernetes: KUBERNETES,
-      }),
-    );
+    b.push(JSON.stringify(fluentKafkaRecord(line, t0 + i / 1000)));
     if (a.length === 10_000 || i === LINES - 1) {
       const x = `${a.join('\n')}\n`;
       const y = `${b.join('\n')}\n`;

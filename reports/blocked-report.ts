@@ -5,7 +5,8 @@
 
 import type { Store } from '../store/store.js';
 import { isoTime } from './clickhouse-time.js';
-import { isIpLiteral, type RecoveredName, recoverHostnames } from './hostname-recovery.js';
+import { type RecoveredName, recoverHostnames } from './hostname-recovery.js';
+import { isIpLiteral } from './ip-literal.js';
 import { BLOCKED_SQL } from './traffic-sql.js';
 import { type ReportWindow, WINDOW_SQL, windowParams } from './window.js';
 

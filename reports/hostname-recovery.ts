@@ -68,7 +68,3 @@ export async function recoverHostnames(
   }
   return out;
 }
-
-export function isIpLiteral(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || /^\[?[0-9a-f:]+\]?$/i.test(host);
-}

@@ -6,7 +6,8 @@
 import type { Store } from '../store/store.js';
 import { isoTime } from './clickhouse-time.js';
 import type { DestinationTraffic } from './destination.js';
-import { isIpLiteral, recoverHostnames } from './hostname-recovery.js';
+import { recoverHostnames } from './hostname-recovery.js';
+import { isIpLiteral } from './ip-literal.js';
 import { ALLOWED_EXTERNAL_SQL, CLUSTER_HOST_SQL, PASSTHROUGH_SQL } from './traffic-sql.js';
 import { type ReportWindow, WINDOW_SQL, windowParams } from './window.js';
 

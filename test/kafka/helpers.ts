@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { encode } from '@msgpack/msgpack';
 import { type Admin, Kafka, logLevel, type Message, Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { fluentKafkaRecord, KUBERNETES } from '../../bench/fluent-records.js';
 import { type GeneratedLine, LineGenerator } from '../../bench/generate-lines.js';
 import type { KafkaSettings } from '../../ingest/kafka-client.js';
 import { ChdbStore } from '../../store/chdb-store.js';
@@ -200,26 +201,11 @@ export async function waitFor(
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export const KUBERNETES = {
-  pod_name: 'checkout-7f9c8d6b5-x2k4p',
-  namespace_name: 'shop',
-  pod_id: '6f1c1a36-1111-4b7e-9c1e-2a3b4c5d6e7f',
-  labels: { app: 'checkout', 'pod-template-hash': '7f9c8d6b5', 'security.istio.io/tlsMode': 'istio' },
-  host: 'node-1',
-  container_name: 'istio-proxy',
-  docker_id: '3e2b1f0a9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f',
-  container_image: 'docker.io/istio/proxyv2:1.24.2',
-};
+export { KUBERNETES };
 
 /** Fluent Bit kafka output `format json`: @timestamp first, the line in `log`, the kubernetes map. */
 export function fluentJsonRecord(line: string, i: number): Record<string, unknown> {
-  return {
-    '@timestamp': 1_764_000_000 + i / 1000,
-    log: `${line}\n`,
-    stream: 'stdout',
-    time: '2025-11-24T16:00:00.000000000Z',
-    kubernetes: KUBERNETES,
-  };
+  return fluentKafkaRecord(line, 1_764_000_000 + i / 1000);
 }
 
 export function fluentJson(line: string, i: number): Buffer {
