@@ -4,7 +4,7 @@
  * bound: it is handed on cut short, flagged, so it can be kept as a dead letter.
  */
 
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 
 export interface LineChunk {
@@ -84,8 +84,7 @@ export async function* maybeGunzip(source: Readable): AsyncGenerator<Buffer> {
   })();
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
     const gunzip = createGunzip();
-    const { Readable: R } = await import('node:stream');
-    R.from(rest).pipe(gunzip);
+    Readable.from(rest).pipe(gunzip);
     yield* gunzip;
   } else {
     yield* rest;
