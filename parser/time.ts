@@ -102,7 +102,7 @@ function minuteToMs(s: Uint8Array, a: number): number {
     mo < 1 ||
     mo > 12 ||
     d < 1 ||
-    d > DAYS_IN_MONTH[mo - 1]! ||
+    d > (mo === 2 && !isLeapYear(y) ? 28 : DAYS_IN_MONTH[mo - 1]!) ||
     h < 0 ||
     h > 23 ||
     mi < 0 ||
@@ -115,6 +115,20 @@ function minuteToMs(s: Uint8Array, a: number): number {
     return Number.NaN;
   }
   return (daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60) * 1000;
+}
+
+function isLeapYear(y: number): boolean {
+  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+}
+
+/**
+ * For a scanner's own minute cache: epoch ms of the `YYYY-MM-DDTHH:MM` at `a`, with those 16 bytes copied
+ * into `into`; NaN and a zeroed `into` (which no digit matches) when they are not a valid minute.
+ */
+export function cacheMinute(s: Uint8Array, a: number, into: Uint8Array): number {
+  const ms = minuteToMs(s, a);
+  for (let k = 0; k < 16; k++) into[k] = Number.isNaN(ms) ? 0 : s[a + k]!;
+  return ms;
 }
 
 type TimeStep =

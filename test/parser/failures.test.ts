@@ -1,7 +1,7 @@
 /** ParseFailure: a reason, the byte offset where matching failed, and the line itself. */
 import { describe, expect, it } from 'vitest';
 import { type AccessRecord, compile, isParseFailure, ParseFailure, PRESETS } from '../../parser/index.js';
-import { httpValues, render } from './render.js';
+import { httpValues, ok, render } from './render.js';
 
 const ISTIO_FORMAT = PRESETS.find((p) => p.name === 'istio')!.format;
 const LINE =
@@ -56,6 +56,64 @@ describe('ParseFailure from a preset', () => {
     const f = failure(istio.parse(line));
     expect(f.error).toMatch(/start_time/);
     expect(f.offset).toBe(1);
+  });
+
+  // The scanner caches the last minute it read: a cached minute must never vouch for a line that differs
+  // from it in any byte, and an invalid minute must never enter the cache.
+  it('start times line after line: every minute, day and year change, and bad text after good text', () => {
+    const parser = compile('istio');
+    const at = (time: string) => parser.parse(LINE.replace('2019-01-24T12:17:11.640Z', time));
+    const times = [
+      '2019-01-24T12:17:11.640Z',
+      '2019-01-24T12:17:59.999Z',
+      '2019-01-24T12:18:00.000Z',
+      '2019-01-24T13:18:00.001Z',
+      '2019-01-25T13:18:00.001Z',
+      '2019-02-25T13:18:00.001Z',
+      '2020-02-25T13:18:00.001Z',
+      '2020-02-29T23:59:59.999Z',
+      '2020-03-01T00:00:00.000Z',
+      '1969-12-31T23:59:59.999Z',
+      '2020-03-01T00:00:00.000+01:00',
+      '2020-03-01T00:00:00Z',
+      '2020-03-01T00:00:00.123456Z',
+    ];
+    for (const time of times) {
+      const record = at(time);
+      if (isParseFailure(record)) throw new Error(`${time}: ${record.error}`);
+      expect(record.start_time_ms, time).toBe(Date.parse(time));
+    }
+    for (const bad of [
+      '2019-01-24T12:17:1x.640Z',
+      '2019-01-24T12:17:11.6x0Z',
+      '2019-01-24T12:17:71.640Z',
+      '2019-01-24T12:17:11,640Z',
+      '2019-01-24T12-17:11.640Z',
+      '2019-01-24T12:60:11.640Z',
+      '2019-01-24T24:17:11.640Z',
+      '2019-01-32T12:17:11.640Z',
+      '2019-02-29T12:17:11.640Z',
+      '2100-02-29T12:17:11.640Z',
+      '2019-01-24T12:17:11.640X',
+    ]) {
+      // Each bad time right after a good one of the same minute, and twice in a row.
+      expect(isParseFailure(at('2019-01-24T12:17:11.640Z')), bad).toBe(false);
+      expect(failure(at(bad)).error, bad).toMatch(/start_time/);
+      expect(failure(at(bad)).error, bad).toMatch(/start_time/);
+    }
+    // One digit of the minute changed at a time, alternating with the original.
+    const base = '2019-01-24T12:17:11.640Z';
+    for (let k = 0; k < 16; k++) {
+      for (const d of '0123456789') {
+        const variant = base.slice(0, k) + d + base.slice(k + 1);
+        const ms = Date.parse(variant);
+        if (variant === base || Number.isNaN(ms) || new Date(ms).toISOString() !== variant) continue;
+        expect(ok(at(variant)).start_time_ms, variant).toBe(ms);
+        expect(ok(at(base)).start_time_ms, base).toBe(Date.parse(base));
+      }
+    }
+    expect(ok(at('2024-02-29T12:17:11.640Z')).start_time_ms).toBe(Date.parse('2024-02-29T12:17:11.640Z'));
+    expect(ok(at('2000-02-29T12:17:11.640Z')).start_time_ms).toBe(Date.parse('2000-02-29T12:17:11.640Z'));
   });
 
   it('a missing literal: where the expected text was not found', () => {
