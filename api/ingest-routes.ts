@@ -162,13 +162,21 @@ function appendEntries(
   let pos = 0;
   // One context per source, so a CRI line split into P fragments is joined across the request's records.
   const contexts = new Map<RowSource, LineContext>();
+  let lastMeta: DecodedEntry['meta'] | undefined;
+  let source: RowSource | undefined;
   for (const e of entries) {
-    const source = sources.get('http', e.meta ?? NO_META);
+    // Records read without JSON.parse share one meta object per kubernetes map.
+    if (!source || e.meta !== lastMeta) {
+      lastMeta = e.meta;
+      source = sources.get('http', e.meta ?? NO_META);
+    }
     let ctx = contexts.get(source);
     if (!ctx) contexts.set(source, (ctx = { source, origin }));
     ctx.timeMs = e.timeMs;
-    if (e.line === '') {
+    if (e.line === '' || e.bytes?.length === 0) {
       pipeline.appendDeadLetter('empty log line', '', ctx);
+    } else if (e.bytes) {
+      pipeline.appendLine(e.bytes, 0, e.bytes.length, ctx);
     } else if (e.line !== undefined) {
       const start = pos;
       pos += buf.write(e.line, pos);

@@ -14,7 +14,8 @@
 import { BodyError } from './body-error.js';
 import { decodeContentEncoding } from './decode-content-encoding.js';
 import { decodeFluentMsgpack } from './fluent-msgpack.js';
-import { decodeJsonRecords } from './json-records.js';
+import { JsonRecordReader } from './json-record-reader.js';
+import { type JsonRecordLimits, parseJsonRecord, scanJsonRecords } from './json-records.js';
 import { EMPTY_META } from './kubernetes-meta.js';
 import { entryFromRecord, stripLineEnd } from './record-entry.js';
 
@@ -34,6 +35,8 @@ export interface SourceMeta {
 export interface DecodedEntry {
   /** The raw access-log line (Envoy TEXT, or Envoy JSON text) when the record carries one in `log` or `message` (trailing \n / \r\n removed). */
   line?: string;
+  /** The same line as UTF-8 bytes, instead of `line`, for records read without JSON.parse (bytes as sent, not repaired). */
+  bytes?: Buffer;
   /** An access-log object Fluent Bit already parsed (its envoy/istio-envoy-proxy regex parser keys, or an Envoy JSON log merged into the record by the kubernetes filter's merge_log, top-level or under a merge key), when there is no raw line. */
   object?: Record<string, unknown>;
   meta: SourceMeta;
@@ -117,13 +120,47 @@ export function decodeBody(
     case 'json':
     case 'json_lines':
     case 'json_stream':
-      return decodeJsonRecords(data, recordLimits).map((r) => entryFromRecord(r));
+      return decodeJsonEntries(data, recordLimits);
     default:
       throw new BodyError(
         415,
         `unknown body format ${JSON.stringify(format)}: accepted formats are ${BODY_FORMATS.join(', ')}`,
       );
   }
+}
+
+/** Records above this size take the general path, so the reader's line buffer stays small. */
+const FAST_RECORD_MAX_BYTES = 1 << 20;
+const reader = new JsonRecordReader();
+
+/**
+ * JSON records in body order: the usual record with a line is read without JSON.parse (its line lands in one
+ * buffer for the whole body), anything else is parsed and handed to entryFromRecord.
+ */
+function decodeJsonEntries(data: Buffer, limits: JsonRecordLimits): DecodedEntry[] {
+  const spans = scanJsonRecords(data, limits);
+  const entries: DecodedEntry[] = new Array(spans.length);
+  let lines: Buffer | undefined;
+  let pos = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i]!;
+    const rec =
+      span.end - span.start <= FAST_RECORD_MAX_BYTES
+        ? reader.read(data.subarray(span.start, span.end))
+        : undefined;
+    if (!rec) {
+      entries[i] = entryFromRecord(parseJsonRecord(data, span, i));
+      continue;
+    }
+    // Unescaped, a line is never longer than its JSON text, so the body's size bounds them all.
+    lines ??= Buffer.allocUnsafe(data.length);
+    reader.line.copy(lines, pos, 0, rec.length);
+    const entry: DecodedEntry = { bytes: lines.subarray(pos, pos + rec.length), meta: rec.meta };
+    if (rec.timeMs !== undefined) entry.timeMs = rec.timeMs;
+    pos += rec.length;
+    entries[i] = entry;
+  }
+  return entries;
 }
 
 /** Plain text: one entry per non-empty line, `\r` before `\n` dropped; invalid UTF-8 becomes U+FFFD. */

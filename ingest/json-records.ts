@@ -4,8 +4,8 @@
  *
  * The bytes are scanned for structure before anything is parsed, so the limits hold without building values:
  * a record count over `maxRecords` or a record with too many keys is refused after reading only as far as the
- * offending record, and structural errors carry their byte offset. JSON.parse then parses each record on its
- * own; its errors (bad escapes, numbers, control characters) are mapped to byte offsets too.
+ * offending record, and structural errors carry their byte offset. A record read with JSON.parse is parsed on
+ * its own; its errors (bad escapes, numbers, control characters) are mapped to byte offsets too.
  */
 import { BodyError } from './body-error.js';
 
@@ -44,20 +44,14 @@ const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');
 
-/** Parsed records; a body of only whitespace has none. */
-export function decodeJsonRecords(buf: Buffer, limits: JsonRecordLimits): unknown[] {
-  const spans = scanJsonRecords(buf, limits);
-  const records: unknown[] = new Array(spans.length);
-  for (let i = 0; i < spans.length; i++) {
-    const span = spans[i]!;
-    const text = buf.toString('utf8', span.start, span.end);
-    try {
-      records[i] = JSON.parse(text);
-    } catch (err) {
-      throw jsonParseError(err as Error, text, span.start, i);
-    }
+/** JSON.parse of record number `index`, its errors worded with their byte offset in the body. */
+export function parseJsonRecord(buf: Buffer, span: JsonSpan, index: number): unknown {
+  const text = buf.toString('utf8', span.start, span.end);
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw jsonParseError(err as Error, text, span.start, index);
   }
-  return records;
 }
 
 /**

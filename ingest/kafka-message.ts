@@ -15,12 +15,10 @@ import { isPlainObject } from './access-log-object.js';
 import { BodyError } from './body-error.js';
 import { DEFAULT_MAX_DEPTH } from './fluent-bit-body.js';
 import { decodeFluentMsgpack } from './fluent-msgpack.js';
-import { JsonRecordScanner, type ScannedRecord, type ValueSpan } from './kafka-json-record.js';
-import { metaFromKubernetes } from './kubernetes-meta.js';
+import { JsonRecordReader } from './json-record-reader.js';
 import type { IngestPipeline, LineContext } from './pipeline.js';
 import { entryFromRecord } from './record-entry.js';
-import { findRecordDate, timeValueToMs } from './record-time.js';
-import { NO_META, RowSources } from './row-sources.js';
+import { NO_META, RowSources, type SourceMetaLike } from './row-sources.js';
 
 export interface MessageLimits {
   /** Messages larger than this are dead letters (only their start is kept). */
@@ -67,10 +65,9 @@ function isSpace(b: number): boolean {
 export class KafkaMessageDecoder {
   private readonly sources = new RowSources();
   private scratch = Buffer.allocUnsafe(1 << 16);
-  private readonly scanner = new JsonRecordScanner();
+  private readonly reader = new JsonRecordReader();
   private readonly plainSource: RowSource;
-  private readonly kubernetesSources = new Map<string, RowSource>();
-  private lastKubernetes: { bytes: Buffer; source: RowSource } | undefined;
+  private last: { meta: SourceMetaLike; source: RowSource } | undefined;
 
   constructor(
     private readonly pipeline: IngestPipeline,
@@ -138,8 +135,7 @@ export class KafkaMessageDecoder {
   }
 
   private appendJson(value: Buffer, ctx: LineContext): void {
-    const rec = this.scanner.scan(value);
-    if (rec && rec.lineLength >= 0 && this.appendJsonLine(value, rec, ctx)) return;
+    if (this.appendJsonLine(value, ctx)) return;
     let record: unknown;
     try {
       record = JSON.parse(value.toString('utf8'));
@@ -154,55 +150,26 @@ export class KafkaMessageDecoder {
     this.appendRecord(record, undefined, ctx, value);
   }
 
-  /**
-   * The common record (a line in `log` or `message`) without JSON.parse: the line was unescaped into bytes
-   * by the scanner, the kubernetes map is decoded once per distinct map. False when the record needs the
-   * general path.
-   */
-  private appendJsonLine(value: Buffer, rec: ScannedRecord, ctx: LineContext): boolean {
-    const source = rec.kubernetes ? this.kubernetesSource(value, rec.kubernetes) : this.plainSource;
-    if (!source) return false;
-    ctx.source = source;
-    const timeMs = recordTime(value, rec);
-    if (timeMs !== undefined) ctx.timeMs = timeMs;
-    const line = this.scanner.line;
-    let n = rec.lineLength;
-    while (n > 0 && (line[n - 1] === 10 || line[n - 1] === 13)) n--;
-    if (n === 0) {
+  /** The common record (a line in `log` or `message`) without JSON.parse; false when it needs the general path. */
+  private appendJsonLine(value: Buffer, ctx: LineContext): boolean {
+    const rec = this.reader.read(value);
+    if (!rec) return false;
+    ctx.source = this.sourceOf(rec.meta);
+    if (rec.timeMs !== undefined) ctx.timeMs = rec.timeMs;
+    if (rec.length === 0) {
       this.pipeline.appendDeadLetter('Kafka record has an empty line', '', ctx);
       return true;
     }
-    this.pipeline.appendLine(line, 0, n, ctx);
+    this.pipeline.appendLine(this.reader.line, 0, rec.length, ctx);
     this.unfinishedPartial(ctx);
     return true;
   }
 
-  /** The row source for a kubernetes map, decoded once per distinct map (consecutive records repeat it). */
-  private kubernetesSource(value: Buffer, span: ValueSpan): RowSource | undefined {
-    const last = this.lastKubernetes;
-    if (
-      last &&
-      last.bytes.length === span.end - span.start &&
-      value.compare(last.bytes, 0, last.bytes.length, span.start, span.end) === 0
-    ) {
-      return last.source;
-    }
-    const text = value.toString('utf8', span.start, span.end);
-    let source = this.kubernetesSources.get(text);
-    if (!source) {
-      let k8s: unknown;
-      try {
-        k8s = JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-      source = this.sources.get('kafka', metaFromKubernetes(k8s));
-      if (this.kubernetesSources.size >= 10_000) this.kubernetesSources.clear();
-      this.kubernetesSources.set(text, source);
-    }
-    const bytes = Buffer.from(value.subarray(span.start, span.end));
-    this.lastKubernetes = { bytes, source };
-    this.scanner.kubernetesHint = bytes;
+  /** The reader returns one meta object per distinct kubernetes map, so its row source is found by identity. */
+  private sourceOf(meta: SourceMetaLike): RowSource {
+    if (this.last?.meta === meta) return this.last.source;
+    const source = this.sources.get('kafka', meta);
+    this.last = { meta, source };
     return source;
   }
 
@@ -311,30 +278,6 @@ export class KafkaMessageDecoder {
       ctx,
     );
   }
-}
-
-const KNOWN_DATE_KEYS = new Set(['date', '@timestamp', 'timestamp', 'time']);
-
-/** The record's date as entryFromRecord finds it (findRecordDate), from the spans of the candidate keys. */
-function recordTime(value: Buffer, rec: ScannedRecord): number | undefined {
-  // Usual case: the output's timestamp key first.
-  if (rec.firstKey !== undefined && rec.first && KNOWN_DATE_KEYS.has(rec.firstKey)) {
-    const ms = timeValueToMs(scalarAt(value, rec.first));
-    if (ms !== undefined) return ms;
-  }
-  const candidates: Record<string, unknown> = {};
-  if (rec.firstKey !== undefined && rec.first) candidates[rec.firstKey] = scalarAt(value, rec.first);
-  for (const d of rec.dates ?? []) if (d.key !== rec.firstKey) candidates[d.key] = scalarAt(value, d.value);
-  return findRecordDate(candidates)?.ms;
-}
-
-/** A string, number or literal value (already checked by the scanner); null for objects and arrays. */
-function scalarAt(value: Buffer, span: ValueSpan): unknown {
-  const c = value[span.start];
-  if (c === 0x7b || c === 0x5b) return null;
-  if (c === 0x22) return JSON.parse(value.toString('utf8', span.start, span.end));
-  if (c === 0x74 || c === 0x66 || c === 0x6e) return c === 0x6e ? null : c === 0x74;
-  return Number(value.toString('latin1', span.start, span.end));
 }
 
 function keep(value: Buffer): string {

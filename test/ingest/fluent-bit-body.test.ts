@@ -12,6 +12,7 @@ import {
   metaFromKubernetes,
   workloadFromPodName,
 } from '../../ingest/fluent-bit-body.js';
+import { entryFromRecord } from '../../ingest/record-entry.js';
 import { compile, isParseFailure, recordFromObject } from '../../parser/index.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -114,7 +115,17 @@ function decode(
     contentEncoding: extra.contentEncoding,
     format: extra.format,
     limits: { ...LIMITS, ...extra.limits },
-  });
+  }).map(asText);
+}
+
+/**
+ * Records read without JSON.parse carry their line as bytes: shown as text here, so every expectation holds
+ * for both paths (the differential tests below compare the two directly).
+ */
+function asText(e: DecodedEntry): DecodedEntry {
+  if (!e.bytes) return e;
+  const { bytes, ...rest } = e;
+  return { ...rest, line: bytes.toString('utf8') };
 }
 
 /** The BodyError a call throws (fails the test when it throws something else or nothing). */
@@ -784,7 +795,8 @@ describe('limits and bad input', () => {
               contentEncoding: gz ? 'gzip' : undefined,
               limits: LIMITS,
             });
-            for (const e of entries) expect(e.line !== undefined || e.object !== undefined).toBe(true);
+            for (const e of entries)
+              expect(e.line !== undefined || e.bytes !== undefined || e.object !== undefined).toBe(true);
           } catch (err) {
             if (!(err instanceof BodyError)) throw err;
           }
@@ -934,3 +946,67 @@ describe('metaFromKubernetes', () => {
 function emptyMeta() {
   return { namespace: '', pod: '', container: '', workload: '', node: '' };
 }
+
+describe('records read without JSON.parse', () => {
+  const raw = (records: unknown[]) =>
+    decodeBody(jsonLines(records), { contentType: 'application/x-ndjson', limits: LIMITS });
+
+  it('the usual tail record takes the fast path: its line as bytes, one meta object per kubernetes map', () => {
+    const entries = raw([tailRecord(ISTIO_LINE), tailRecord(ISTIO_LINE, 1793491201.5)]);
+    expect(entries.map((e) => e.bytes?.toString('utf8'))).toEqual([ISTIO_LINE, ISTIO_LINE]);
+    expect(entries.every((e) => e.line === undefined)).toBe(true);
+    expect(entries[0]!.meta).toEqual(META);
+    expect(entries[1]!.meta).toBe(entries[0]!.meta);
+    expect(entries.map((e) => e.timeMs)).toEqual([1793491200123, 1793491201500]);
+  });
+
+  // Differential: whatever path a record takes, the entry is the one JSON.parse and entryFromRecord give.
+  it('gives the same entries as JSON.parse and entryFromRecord for any record', () => {
+    const scalar = fc.oneof(
+      fc.string({ maxLength: 12, unit: 'binary' }),
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const value = fc.oneof(scalar, fc.dictionary(fc.string({ maxLength: 6 }), scalar, { maxKeys: 3 }));
+    const line = fc.oneof(
+      fc.constant(ISTIO_LINE),
+      fc.string({ maxLength: 60, unit: 'binary' }),
+      fc.constantFrom('', '\n', '\r\n', `${ISTIO_LINE}\r\n`, 'a"b\\c\u0001\u2028\ud83d\ude00\ud800'),
+    );
+    const kubernetes = fc.oneof(
+      fc.constant(KUBE),
+      fc.record({ pod_name: fc.string({ maxLength: 10 }), namespace_name: fc.string({ maxLength: 6 }) }),
+      value,
+    );
+    const date = fc.oneof(
+      fc.integer({ min: 946684800, max: 4102444799 }),
+      fc.constantFrom('2026-11-01T00:00:00.003456789Z', '2018-05-30 09:39:52.000681', 'soon'),
+      value,
+    );
+    const record = fc.record(
+      {
+        date,
+        '@timestamp': date,
+        time: date,
+        log: fc.oneof(line, value),
+        message: fc.oneof(line, value),
+        stream: fc.constantFrom('stdout', 'stderr'),
+        kubernetes,
+        other: value,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(record, { minLength: 1, maxLength: 6 }), (records) => {
+        // As the pipeline stores them: UTF-8, where a lone surrogate becomes U+FFFD.
+        const expected = records
+          .map((r) => entryFromRecord(JSON.parse(JSON.stringify(r))))
+          .map((e) => (e.line === undefined ? e : { ...e, line: Buffer.from(e.line).toString('utf8') }));
+        expect(raw(records).map(asText)).toEqual(expected);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
