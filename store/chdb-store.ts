@@ -4,6 +4,7 @@
  * queries get Sessions of their own on the same path; a second process cannot open the directory at all
  * (StoreLockedError), which is how the CLI knows to ask a running server instead.
  */
+import './chdb-allocator.js';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
