@@ -29,7 +29,7 @@ export class TextParser {
 
   parseBytes(buf: Buffer, start: number, end: number): AccessRecord | ParseFailure {
     if (!this.compiled.scan(buf, start, end, this.state)) return this.failure(buf, start, end, this.state);
-    return materializeText(this.name, this.compiled, buf, this.state);
+    return materializeText(this.name, this.compiled, buf, this.state, start, end);
   }
 
   parse(line: string): AccessRecord | ParseFailure {

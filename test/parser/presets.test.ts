@@ -3,6 +3,7 @@
  * value that was rendered into it.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LineGenerator } from '../../bench/generate-lines.js';
 import { compile, isParseFailure, PRESETS, presetNames, ScanState, TextParser } from '../../parser/index.js';
@@ -238,6 +239,48 @@ describe.each(PRESETS.map((p) => [p.name, p.format] as const))('preset %s', (nam
     expect(isParseFailure(result)).toBe(true);
   });
 });
+
+describe('records from bytes', () => {
+  // parse() decodes the line once and slices it when every byte became one character; otherwise it decodes
+  // field by field. Either way each field must be exactly its own bytes decoded.
+  it('each text field is its own bytes decoded, for any mix of ASCII, multi-byte and invalid UTF-8', () => {
+    const parser = compile('istio');
+    const format = presetFormat('istio');
+    const piece = fc.constantFrom(
+      ...['a', 'Z', '/', '.', 'é', '€', '😀'].map((text) => Buffer.from(text)),
+      // A stray continuation byte, 0xff, a lead byte without its tail, a truncated sequence, a surrogate.
+      ...[[0x80], [0xff], [0xc3], [0xe2, 0x82], [0xed, 0xa0, 0x80]].map((b) => Buffer.from(b)),
+    );
+    const bytes = fc.array(piece, { minLength: 1, maxLength: 8 }).map((parts) => Buffer.concat(parts));
+    fc.assert(
+      fc.property(bytes, bytes, bytes, (ua, path, authority) => {
+        const template = render(
+          format,
+          httpValues({ user_agent: '@UA@', path: '/@PATH@', authority: '@AUTH@' }),
+        );
+        const [before, afterUa] = template.split('@UA@') as [string, string];
+        const line = Buffer.concat([
+          ...splice(before, '@PATH@', path),
+          ua,
+          ...splice(afterUa, '@AUTH@', authority),
+        ]);
+        const record = ok(parser.parse(line));
+        expect(record.user_agent).toBe(ua.toString('utf8'));
+        expect(record.path).toBe(`/${path.toString('utf8')}`);
+        expect(record.authority).toBe(authority.toString('utf8'));
+        expect(record.upstream_cluster).toBe(httpValues().upstream_cluster);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+/** `text` with `marker` replaced by raw bytes (which a JS string cannot hold when they are not UTF-8). */
+function splice(text: string, marker: string, bytes: Buffer): Buffer[] {
+  const at = text.indexOf(marker);
+  if (at < 0) return [Buffer.from(text)];
+  return [Buffer.from(text.slice(0, at)), bytes, Buffer.from(text.slice(at + marker.length))];
+}
 
 describe('TextParser.scan fast path', () => {
   const format = presetFormat('istio');
