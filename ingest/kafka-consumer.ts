@@ -38,9 +38,13 @@ export interface KafkaConsumerOptions {
   /** Group session timeout: how soon a crashed member's partitions move on (default 10 s). */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
-  /** Largest fetch per partition, so the largest store batch from one partition (default 64 MiB; the broker caps a whole fetch at its fetch.max.bytes, 55 MiB by default). */
+  /**
+   * Largest fetch per partition, so the largest store batch from one partition (default 16 MiB). kafkajs
+   * joins a response into one fresh buffer: 64 MiB fetches measured the same lines/s as 16 MiB (bench:kafka,
+   * 81 k vs 79–80 k) for 1.09 GB peak RSS instead of 0.76 GB; 4 MiB was 18 % slower.
+   */
   maxBytesPerPartition?: number;
-  /** Largest fetch overall (default 64 MiB). */
+  /** Largest fetch overall (default 16 MiB). */
   maxBytes?: number;
   /** The broker waits up to maxWaitTimeMs for this much data, so a trickle makes fewer, larger batches. */
   minBytes?: number;
@@ -154,8 +158,8 @@ export class KafkaConsumer extends EventEmitter {
       groupId: settings.group,
       sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: opts.heartbeatIntervalMs ?? 3000,
-      maxBytesPerPartition: opts.maxBytesPerPartition ?? 64 << 20,
-      maxBytes: opts.maxBytes ?? 64 << 20,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? 16 << 20,
+      maxBytes: opts.maxBytes ?? 16 << 20,
       minBytes: opts.minBytes ?? 256 << 10,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
       allowAutoTopicCreation: false,
