@@ -72,7 +72,7 @@ export interface PipelineStats {
 type IntakeState = 'ok' | 'full' | 'store-down';
 
 class Batch {
-  readonly encoder = new RowEncoder();
+  readonly encoder: RowEncoder;
   readonly dead: string[] = [];
   rowsBody: Buffer | null = null;
   /** Rows and dead letters in the batch once sealed (the encoder is emptied then). */
@@ -87,10 +87,16 @@ class Batch {
     this.reject = rej;
   });
 
+  constructor(initialBytes: number) {
+    this.encoder = new RowEncoder(initialBytes);
+  }
+
   get size(): number {
     return this.rowsBody ? this.sealedSize : this.encoder.rows + this.dead.length;
   }
 }
+
+const MIN_BATCH_BYTES = 1 << 20;
 
 export class IngestPipeline {
   readonly stats: PipelineStats = {
@@ -103,7 +109,7 @@ export class IngestPipeline {
     lastInsertMs: 0,
   };
   private readonly decoder: LineDecoder;
-  private current = new Batch();
+  private current = new Batch(MIN_BATCH_BYTES);
   private readonly queue: Batch[] = [];
   private draining = false;
   private timer: NodeJS.Timeout | undefined;
@@ -251,13 +257,16 @@ export class IngestPipeline {
     if (batch.size === 0)
       return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
     batch.token = token ?? `${this.tokenPrefix}:${this.sealed++}`;
-    this.current = new Batch();
+    // The next encoder starts at this batch's size: growing from 1 MiB by doubling copied about as many bytes
+    // as a full batch holds, for every batch.
+    const nextBytes = Math.min(this.opts.batchBytes, Math.ceil(batch.encoder.bytes * 1.05));
+    this.current = new Batch(Math.max(MIN_BATCH_BYTES, nextBytes));
     this.current.done.catch(() => {});
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     batch.sealedSize = batch.size;
     batch.sealedRows = batch.encoder.rows;
-    batch.rowsBody = batch.encoder.take();
+    batch.rowsBody = batch.encoder.take(0);
     batch.deadBody = batch.dead.length ? Buffer.from(batch.dead.join('')) : null;
     this.queue.push(batch);
     this.stats.batches++;

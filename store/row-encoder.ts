@@ -97,10 +97,13 @@ export class RowEncoder {
     return this.pos;
   }
 
-  /** The rows so far; the encoder starts a fresh buffer, so the returned one stays untouched while stored. */
-  take(): Buffer {
+  /**
+   * The rows so far. The encoder goes on in a fresh buffer of `nextBytes` (grown on demand; 0 when it will
+   * not be used again), so the returned one stays untouched while stored.
+   */
+  take(nextBytes = Math.max(this.initialBytes, this.pos)): Buffer {
     const body = this.out.subarray(0, this.pos);
-    this.out = Buffer.allocUnsafe(Math.max(this.initialBytes, this.pos));
+    this.out = Buffer.allocUnsafe(nextBytes);
     this.pos = 0;
     this.rows = 0;
     return body;
