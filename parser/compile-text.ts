@@ -314,9 +314,8 @@ class Generator {
         this.lines.push(`num[${i}] = v < 0 ? NaN : v;`);
       } else if (f.type === 'time' && f.timeFormat === undefined) {
         this.emitEnvoyTime(i);
-      } else if (f.type === 'time') {
-        const parse = f.timeFormat === undefined ? isoToMs : compileTimeFormat(f.timeFormat);
-        this.lines.push(`v = ${this.constant(parse)}(${range});`);
+      } else if (f.type === 'time' && f.timeFormat !== undefined) {
+        this.lines.push(`v = ${this.constant(compileTimeFormat(f.timeFormat))}(${range});`);
         this.lines.push(`if (v !== v) ${this.fail(`${f.name} is not a valid time`, `off[${2 * i}]`)}`);
         this.lines.push(`num[${i}] = v;`);
       }
