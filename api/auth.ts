@@ -2,7 +2,19 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 
-const OPEN_ROUTES = new Set(['/healthz', '/readyz']);
+/**
+ * Probes, and the console's static shell (api/console.ts): the shell holds no data, and every view it shows
+ * reads the API with the token the user signs in with.
+ */
+const OPEN_ROUTES = new Set([
+  '/healthz',
+  '/readyz',
+  '/',
+  '/index.html',
+  '/app.js',
+  '/app.css',
+  '/favicon.svg',
+]);
 
 export function registerAuth(app: FastifyInstance, token: string | undefined): void {
   if (!token) return;

@@ -8,8 +8,10 @@ import type { RegistryEntry } from '../reports/registry.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
+import { consoleRoutes } from './console.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { Metrics } from './metrics.js';
+import { overviewRoutes } from './overview-routes.js';
 import { queryRoutes } from './query-routes.js';
 import { reportRoutes } from './report-routes.js';
 
@@ -55,7 +57,9 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // `auth` tells the console whether to ask for a token before its first data request.
+  const auth = config.authToken ? 'bearer' : 'none';
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', auth }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const storeUp = await store.ping();
     const intake = pipeline.state;
@@ -71,5 +75,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   await app.register(ingestRoutes, { pipeline, limits: config.ingest });
   await app.register(reportRoutes, { store, metrics, registry: deps.registry ?? (async () => null) });
   await app.register(queryRoutes, { store });
+  await app.register(overviewRoutes, { store, metrics });
+  await app.register(consoleRoutes);
   return { app, metrics };
 }
