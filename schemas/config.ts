@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_CLUSTER_PATHS } from '../store/table-ddl.js';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -48,6 +49,15 @@ export const ConfigSchema = z
           .string()
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain database name')
           .default('default'),
+        /** A cluster name from the servers' remote_servers: Replicated tables ON CLUSTER plus Distributed ones. */
+        cluster: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a cluster name as in remote_servers')
+          .optional(),
+        /** Keeper path of each replicated table ({shard}, {database}, {table} are macros). */
+        replicaPath: z.string().min(1).default(DEFAULT_CLUSTER_PATHS.replicaPath),
+        /** Replica name of each replicated table ({replica} is the server's macro). */
+        replicaName: z.string().min(1).default(DEFAULT_CLUSTER_PATHS.replicaName),
       })
       .strict()
       .optional(),
@@ -108,6 +118,7 @@ const ENV: Record<string, string[]> = {
   EGRESSLENS_CLICKHOUSE_USER: ['clickhouse', 'username'],
   EGRESSLENS_CLICKHOUSE_PASSWORD: ['clickhouse', 'password'],
   EGRESSLENS_CLICKHOUSE_DATABASE: ['clickhouse', 'database'],
+  EGRESSLENS_CLICKHOUSE_CLUSTER: ['clickhouse', 'cluster'],
 };
 
 type Layer = Record<string, unknown>;

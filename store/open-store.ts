@@ -12,6 +12,13 @@ export async function openStore(config: Pick<Config, 'data' | 'clickhouse' | 'tt
       password: config.clickhouse.password,
       database: config.clickhouse.database,
       ttlDays: config.ttlDays,
+      cluster: config.clickhouse.cluster
+        ? {
+            name: config.clickhouse.cluster,
+            replicaPath: config.clickhouse.replicaPath,
+            replicaName: config.clickhouse.replicaName,
+          }
+        : undefined,
     });
   }
   return ChdbStore.open(config.data, { ttlDays: config.ttlDays });

@@ -32,6 +32,7 @@ import {
   StoreConfigError,
   StoreUnavailableError,
 } from './store.js';
+import { type ClusterOptions, DEFAULT_CLUSTER_PATHS } from './table-ddl.js';
 
 export interface RetryOptions {
   /** Total tries, the first one included (1 = no retry). */
@@ -50,6 +51,12 @@ export interface ServerStoreOptions {
   database?: string;
   /** Passed to the schema (TTL); undefined keeps everything. */
   ttlDays?: number;
+  /**
+   * A ClickHouse cluster (its name in `remote_servers`): tables are created ON CLUSTER as Replicated
+   * MergeTree on every shard with a Distributed table of the same name over them, which intake writes to
+   * and reports read from. The Keeper paths default to DEFAULT_CLUSTER_PATHS.
+   */
+  cluster?: { name: string } & Partial<Omit<ClusterOptions, 'name' | 'database'>>;
   /** One HTTP request's timeout; default 30 s. A timed-out request is retried. */
   requestTimeoutMs?: number;
   retry?: RetryOptions;
@@ -235,6 +242,7 @@ export class ServerStore implements Store {
   private readonly client: ClickHouseClient;
   private readonly retry: RetryOptions;
   private readonly ttlDays: number | undefined;
+  private readonly cluster: ClusterOptions | undefined;
   private readonly closing = new AbortController();
   private version: { text: string; parts: number[] } | undefined;
   private versionProbe: Promise<number[]> | undefined;
@@ -247,6 +255,9 @@ export class ServerStore implements Store {
       throw new StoreConfigError('retry.baseDelayMs and retry.maxDelayMs must be >= 0');
     this.retry = retry;
     this.ttlDays = opts.ttlDays;
+    this.cluster = opts.cluster
+      ? { ...DEFAULT_CLUSTER_PATHS, ...opts.cluster, database: opts.database ?? 'default' }
+      : undefined;
     this.url = displayUrl(opts.url);
     this.username = displayUser(opts);
     this.client = createClient({
@@ -281,7 +292,7 @@ export class ServerStore implements Store {
         (await this.query<{ version: number | string }>('SELECT version FROM schema_migrations')).map((r) =>
           Number(r.version),
         ),
-      { ttlDays: this.ttlDays },
+      { ttlDays: this.ttlDays, cluster: this.cluster },
     );
   }
 
@@ -292,6 +303,10 @@ export class ServerStore implements Store {
     if (req.body.length === 0) return;
     await this.withRetry(`insert into ${req.table}`, async () => {
       const settings: Record<string, string> = {};
+      // Through a Distributed table the insert returns only once every shard has its rows, so an
+      // acknowledged batch is stored, and a retried one reaches the shards that already hold its rows
+      // (the sharding key is a function of the row) with its token, where it is dropped.
+      if (this.cluster) settings['insert_distributed_sync'] = '1';
       if (req.dedupToken !== undefined) {
         // 18.16 and other pre-22.2 servers fail the whole insert on an unknown setting.
         const version = await this.ensureVersion();

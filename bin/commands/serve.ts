@@ -14,6 +14,7 @@ export const serveUsage = `usage: egresslens serve [options]
 
   --data DIR               embedded store directory (default ./data)
   --clickhouse-url URL     use a ClickHouse server instead (--clickhouse-user, --clickhouse-password, --clickhouse-database)
+  --clickhouse-cluster NAME  create Replicated tables ON CLUSTER NAME with Distributed tables over them
   --host ADDR              listen address (default 127.0.0.1; anything else needs --auth-token or --insecure)
   --port N                 listen port (default 8080)
   --auth-token TOKEN       require "Authorization: Bearer TOKEN" (env EGRESSLENS_AUTH_TOKEN)
