@@ -11,11 +11,13 @@
 import { FIELD_ORDER } from '../parser/record.js';
 import {
   createTableStatements,
+  createViewStatement,
   type DdlOptions,
   quoteIdentifier,
   quoteLiteral,
   type TableDef,
 } from './table-ddl.js';
+import { HOST_SQL, STATE_SQL, TIMED_OUT_SQL } from './traffic-classes.js';
 
 export type SchemaOptions = DdlOptions;
 
@@ -145,6 +147,33 @@ export const REPORT_RUNS: TableDef = {
   shardingKey: 'cityHash64(schedule, run_time)',
 };
 
+/**
+ * One row per request with its class and destination, for Grafana and ad-hoc SQL: the reports' own
+ * classification (store/traffic-classes.ts), so nobody copies the fragments. Filters on start_time and
+ * namespace reach access_log's primary key and partitions through the view.
+ */
+const EGRESS_REQUESTS_SELECT = `SELECT
+  start_time,
+  k8s_namespace AS namespace,
+  k8s_workload AS workload,
+  k8s_pod AS pod,
+  ${STATE_SQL} AS state,
+  ${HOST_SQL} AS destination_host,
+  dst_port AS destination_port,
+  dst_ip AS destination_ip,
+  ${TIMED_OUT_SQL} AS timed_out,
+  response_code,
+  response_flags,
+  duration,
+  bytes_sent,
+  bytes_received,
+  method,
+  protocol,
+  route_name,
+  upstream_cluster,
+  requested_server_name
+FROM access_log`;
+
 export const MIGRATIONS: Migration[] = [
   {
     version: 1,
@@ -158,6 +187,11 @@ export const MIGRATIONS: Migration[] = [
     version: 2,
     name: 'report_runs',
     statements: (opts) => createTableStatements(REPORT_RUNS, opts),
+  },
+  {
+    version: 3,
+    name: 'egress_requests view',
+    statements: (opts) => [createViewStatement('egress_requests', EGRESS_REQUESTS_SELECT, opts)],
   },
 ];
 

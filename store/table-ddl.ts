@@ -92,3 +92,9 @@ export function createTableStatements(def: TableDef, opts: DdlOptions): string[]
       `ENGINE = Distributed(${quoteLiteral(cluster.name)}, ${quoteLiteral(cluster.database)}, ${quoteLiteral(local)}, ${def.shardingKey})`,
   ];
 }
+
+/** A plain view (no storage); in cluster mode it is created on every server, over the Distributed tables. */
+export function createViewStatement(name: string, select: string, opts: DdlOptions): string {
+  const onCluster = opts.cluster ? ` ON CLUSTER ${quoteIdentifier(opts.cluster.name)}` : '';
+  return `CREATE VIEW IF NOT EXISTS ${name}${onCluster} AS\n${select}`;
+}

@@ -75,7 +75,7 @@ describe.each(MODES)('migrations rendered for a %s', (_mode, opts) => {
   });
 
   it('creates each table the way the mode needs', async () => {
-    const creates = allStatements(opts).filter((s) => s.startsWith('CREATE'));
+    const creates = allStatements(opts).filter((s) => s.startsWith('CREATE TABLE'));
     const texts = await Promise.all(creates.map(formatted));
     const ttl = opts.ttlDays ? `TTL toDateTime(start_time) + toIntervalDay(${opts.ttlDays})` : undefined;
     if (!opts.cluster) {
@@ -107,6 +107,63 @@ describe.each(MODES)('migrations rendered for a %s', (_mode, opts) => {
     // One replication group over the whole cluster: no {shard} in the path.
     expect(migrations).toContain(`ReplicatedMergeTree('${c.migrationsPath}', '${c.migrationsReplicaName}')`);
     expect(c.migrationsPath).not.toContain('{shard}');
+  });
+});
+
+describe('the egress_requests view', () => {
+  it('classifies every row the way the reports do, with the destination host and port', async () => {
+    const viewDir = mkdtempSync(join(tmpdir(), 'egresslens-view-'));
+    const { ChdbStore } = await import('../../store/chdb-store.js');
+    // chDB opens one data directory per process: this test file's own Session is on another, so close it.
+    session.close();
+    const store = ChdbStore.open(viewDir);
+    try {
+      await store.migrate();
+      const rows = [
+        ['PassthroughCluster', 'api.example.com:443', 'api.example.com', '', 200],
+        ['BlackHoleCluster', '203.0.113.5:443', '', 'UH', 0],
+        ['outbound|443||pay.example.com', '198.51.100.1:443', 'pay.example.com', '', 200],
+        ['outbound|9080||reviews.shop.svc.cluster.local', '10.96.0.1:9080', '', '', 200],
+        ['outbound|80||slow.example.com', '198.51.100.2:80', '', 'UT', 504],
+      ];
+      const body = rows
+        .map(([cluster, local, sni, flags, code]) =>
+          JSON.stringify({
+            start_time: '2026-11-29 10:00:00.000',
+            upstream_cluster: cluster,
+            downstream_local_address: local,
+            requested_server_name: sni,
+            response_flags: flags,
+            response_code: code,
+          }),
+        )
+        .join('\n');
+      await store.insert({ table: 'access_log', body: Buffer.from(body), format: 'JSONEachRow' });
+      const got = await store.query<{
+        state: string;
+        destination_host: string;
+        destination_port: number;
+        timed_out: number;
+      }>(
+        'SELECT state, destination_host, destination_port, timed_out FROM egress_requests ORDER BY upstream_cluster',
+      );
+      expect(got).toEqual([
+        { state: 'blocked', destination_host: '203.0.113.5', destination_port: 443, timed_out: 0 },
+        { state: 'passthrough', destination_host: 'api.example.com', destination_port: 443, timed_out: 0 },
+        { state: 'allowed', destination_host: 'pay.example.com', destination_port: 443, timed_out: 0 },
+        { state: 'allowed', destination_host: 'slow.example.com', destination_port: 80, timed_out: 1 },
+        {
+          state: 'in-mesh',
+          destination_host: 'reviews.shop.svc.cluster.local',
+          destination_port: 9080,
+          timed_out: 0,
+        },
+      ]);
+    } finally {
+      await store.close();
+      rmSync(viewDir, { recursive: true, force: true });
+      session = new Session(dir);
+    }
   });
 });
 

@@ -200,7 +200,9 @@ describe('ServerStore against a stub of a modern ClickHouse', () => {
     expect(first[4]).toMatch(/^INSERT INTO schema_migrations \(version, name\) SETTINGS .* VALUES \(1, /);
     expect(first[5]).toMatch(/^CREATE TABLE IF NOT EXISTS report_runs/);
     expect(first[6]).toMatch(/^INSERT INTO schema_migrations \(version, name\) SETTINGS .* VALUES \(2, /);
-    expect(first).toHaveLength(7);
+    expect(first[7]).toMatch(/^CREATE VIEW IF NOT EXISTS egress_requests AS/);
+    expect(first[8]).toMatch(/^INSERT INTO schema_migrations \(version, name\) SETTINGS .* VALUES \(3, /);
+    expect(first).toHaveLength(9);
     stub.requests.length = 0;
     await store.migrate();
     expect(stmts()).toHaveLength(2); // CREATE schema_migrations IF NOT EXISTS + the version read
@@ -219,7 +221,7 @@ describe('ServerStore against a stub of a modern ClickHouse', () => {
     const store = await openServerStore({ url: stub.url, database: 'egress', cluster: { name: 'fleet' } });
     cleanup.push(() => store.close());
     await store.migrate();
-    const ddl = stub.requests.map((r) => r.query).filter((q) => q.startsWith('CREATE'));
+    const ddl = stub.requests.map((r) => r.query).filter((q) => q.startsWith('CREATE TABLE'));
     expect(ddl.map((q) => /^CREATE TABLE IF NOT EXISTS (\S+) ON CLUSTER `fleet`/.exec(q)?.[1])).toEqual([
       'schema_migrations',
       'access_log_local',
@@ -229,6 +231,9 @@ describe('ServerStore against a stub of a modern ClickHouse', () => {
       'report_runs_local',
       'report_runs',
     ]);
+    expect(stub.requests.map((r) => r.query).find((q) => q.startsWith('CREATE VIEW'))).toMatch(
+      /^CREATE VIEW IF NOT EXISTS egress_requests ON CLUSTER `fleet` AS/,
+    );
     expect(ddl[0]).toContain(
       "ReplicatedMergeTree('/clickhouse/egresslens/{database}/schema_migrations', '{shard}-{replica}')",
     );
