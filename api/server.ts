@@ -9,6 +9,7 @@ import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
 import { registerAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
+import { EgressGauges } from './egress-gauges.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { Metrics } from './metrics.js';
 import { overviewRoutes } from './overview-routes.js';
@@ -26,7 +27,9 @@ export interface ServerDeps {
   registry?: () => Promise<RegistryEntry[] | null>;
 }
 
-export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInstance; metrics: Metrics }> {
+export async function buildServer(
+  deps: ServerDeps,
+): Promise<{ app: FastifyInstance; metrics: Metrics; gauges: EgressGauges }> {
   const { config, store, pipeline } = deps;
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -35,6 +38,17 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     bodyLimit: 1 << 20,
   });
   const metrics = new Metrics(() => [pipeline, ...(deps.otherPipelines?.() ?? [])]);
+  const gauges = new EgressGauges(
+    store,
+    metrics.registry,
+    {
+      windowSeconds: config.metrics.windowSeconds,
+      refreshMs: config.metrics.refreshSeconds * 1000,
+      maxNamespaces: config.metrics.maxNamespaces,
+    },
+    deps.log,
+  ).start();
+  app.addHook('onClose', async () => gauges.stop());
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -77,5 +91,5 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   await app.register(queryRoutes, { store });
   await app.register(overviewRoutes, { store, metrics });
   await app.register(consoleRoutes);
-  return { app, metrics };
+  return { app, metrics, gauges };
 }

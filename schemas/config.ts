@@ -74,6 +74,15 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The egress gauges on /metrics: how far back they look, how often they refresh, how many namespaces. */
+    metrics: z
+      .object({
+        windowSeconds: positiveInt.default(300),
+        refreshSeconds: positiveInt.default(30),
+        maxNamespaces: positiveInt.max(1000).default(50),
+      })
+      .strict()
+      .prefault({}),
     /** ServiceEntry YAML files or folders: the registry that suggestions are diffed against. */
     registry: z.array(z.string()).default([]),
     schedules: z.array(ScheduleSchema).default([]),

@@ -20,13 +20,16 @@ export interface FixtureLine {
   src: MeshSource;
 }
 
-export function meshFixture(now: number): FixtureLine[] {
+/** `spreadSeconds`: how far back from `now` the lines reach (a day by default). */
+export function meshFixture(now: number, spreadSeconds = 85_000): FixtureLine[] {
   const out: FixtureLine[] = [];
   let seq = 0;
   const add = (n: number, src: MeshSource, f: Omit<LineFields, 'ts'>) => {
     for (let i = 0; i < n; i++) {
       // Spread across the day, deterministic.
-      const ts = new Date(now - 86_000_000 + ((seq * 7919) % 85_000) * 1000).toISOString();
+      const ts = new Date(
+        now - (spreadSeconds + 1) * 1000 + ((seq * 7919) % spreadSeconds) * 1000,
+      ).toISOString();
       out.push({ line: istioLine({ ...f, ts, requestId: `req-${seq++}` }), src });
     }
   };
