@@ -7,7 +7,8 @@ import type { IngestPipeline } from '../ingest/pipeline.js';
 import type { RegistryEntry } from '../reports/registry.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
-import { registerAuth } from './auth.js';
+import { hasAnyToken, registerAuth } from './auth.js';
+import { httpTimeouts } from './http-timeouts.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { Metrics } from './metrics.js';
 import { queryRoutes } from './query-routes.js';
@@ -31,6 +32,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     // Fluent Bit posts many times a second: per-request logs would drown the useful ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
+    ...httpTimeouts(config.http),
   });
   const metrics = new Metrics(() => [pipeline, ...(deps.otherPipelines?.() ?? [])]);
 
@@ -40,7 +42,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
     return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
   });
 
-  registerAuth(app, config.authToken);
+  registerAuth(app, config);
 
   await app.register(swagger, {
     openapi: {
@@ -50,7 +52,7 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
         description: 'Egress answers from Envoy/Istio access logs',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: config.authToken ? [{ bearer: [] }] : [],
+      security: hasAnyToken(config) ? [{ bearer: [] }] : [],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

@@ -99,7 +99,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if ((err as Error).name === 'ConfigError' || (err as Error).name === 'StoreConfigError') {
+    if ((err as Error).name === 'StartupError') {
+      // serve could not start (port, address, data directory, store): one line, already saying what to do.
+      process.stderr.write(`egresslens: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    } else if ((err as Error).name === 'ConfigError' || (err as Error).name === 'StoreConfigError') {
       process.stderr.write(`egresslens: ${(err as Error).message}\n`);
       process.exitCode = 2;
     } else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -47,7 +47,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   }
   if (args.apiVersion && !['v1', 'v1beta1'].includes(args.apiVersion))
     throw new UsageError('--api-version is v1 or v1beta1');
-  const token = args.authToken ?? config.authToken;
+  const token = args.authToken ?? config.readToken ?? config.authToken;
   if (args.server) return fromServer(args.server, kind, format, args, token);
 
   let store: Awaited<ReturnType<typeof openStore>>;
