@@ -9,6 +9,19 @@ import { type RouteRole, roleOfRoute } from './route-roles.js';
 
 type TokenRole = 'ingest' | 'read' | 'both';
 
+export interface ClassifiedRoute {
+  method: string;
+  url: string;
+  role: RouteRole;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered after registerAuth, with its role: what the access tests iterate over. */
+    classifiedRoutes: readonly ClassifiedRoute[];
+  }
+}
+
 interface KnownToken {
   role: TokenRole;
   digest: Buffer;
@@ -28,12 +41,25 @@ export function hasAnyToken(config: TokenConfig): boolean {
  * every request. A role with no token configured is open (loopback, or --insecure).
  */
 export function registerAuth(app: FastifyInstance, config: TokenConfig): void {
+  const classified: ClassifiedRoute[] = [];
+  app.decorate('classifiedRoutes', classified);
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const roles = new Set(methods.map((m) => roleOfRoute(m, route.url, route.config?.role)));
     if (roles.size !== 1)
       throw new Error(`route ${route.url} has methods of different roles: register them apart`);
-    route.config = { ...route.config, role: [...roles][0]! };
+    const role = [...roles][0]!;
+    route.config = { ...route.config, role };
+    // fastify serves a plugin's '/' route at both `prefix` and `prefix/` but runs onRoute once, for `prefix`;
+    // the second copy shares these options, role included.
+    const urls =
+      route.routePath === '' && route.prefixTrailingSlash !== 'no-slash'
+        ? [route.url, `${route.url}/`]
+        : [route.url];
+    for (const method of methods)
+      for (const url of urls)
+        if (!classified.some((c) => c.method === method && c.url === url))
+          classified.push({ method, url, role });
   });
 
   const known: KnownToken[] = [];
