@@ -1,4 +1,5 @@
 /** `egresslens serve`: ingest and API on one port, until SIGTERM/SIGINT, then a flush of what was accepted. */
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildServer } from '../../api/server.js';
@@ -109,8 +110,13 @@ async function start(config: Config, log: Logger): Promise<Started> {
   let pipeline: IngestPipeline | undefined;
   let app: FastifyInstance | undefined;
   try {
-    if (!config.clickhouse && dataDirLocked(config.data) === true) {
-      throw new StoreLockedError(`the data directory ${config.data} is in use by another process`);
+    if (!config.clickhouse) {
+      // Asked here, where the answer is one line; chDB would print its own multi-line error on stderr first.
+      mkdirSync(config.data, { recursive: true });
+      accessSync(config.data, constants.W_OK | constants.X_OK);
+      if (dataDirLocked(config.data) === true) {
+        throw new StoreLockedError(`the data directory ${config.data} is in use by another process`);
+      }
     }
     store = await openStore(config);
     await store.migrate();

@@ -5,7 +5,7 @@
  * exit. The CLI is spawned for real (node dist/bin/egresslens.js), as a user would run it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -186,18 +186,28 @@ interface Run {
 
 const running: ChildProcess[] = [];
 
-function cli(args: string[], env: Record<string, string> = {}): ChildProcess {
+/** Spawns the CLI; `as` runs it as another user (uid/gid), for permission cases when the tests run as root. */
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  as: { uid?: number; gid?: number } = {},
+): ChildProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...as,
   });
   running.push(child);
   return child;
 }
 
 /** Runs the CLI to its end (30 s at most). */
-function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = cli(args, env);
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+  as: { uid?: number; gid?: number } = {},
+): Promise<Run> {
+  const child = cli(args, env, as);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => {
@@ -366,13 +376,27 @@ describe('serve startup errors: one line, non-zero exit', () => {
     }
   });
 
-  it('the data directory is a file, or under a file (ENOTDIR: what a non-writable path looks like to root)', async () => {
+  it('the data directory is a file, or under a file (EEXIST, ENOTDIR)', async () => {
     const plain = file('not-a-dir', 'x');
     expectOneLine(await run(['serve', '--data', plain]), /the data directory .* is a file, not a directory/);
     expectOneLine(
       await run(['serve', '--data', join(plain, 'data')]),
       /the data directory .* cannot be created: a part of its path is a file/,
     );
+  });
+
+  it('the data directory is not writable (run as nobody when the tests run as root)', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'egresslens-ro-'));
+    chmodSync(parent, 0o755);
+    const readOnly = join(parent, 'ro');
+    mkdirSync(readOnly, { mode: 0o555 });
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+    for (const data of [readOnly, join(readOnly, 'data')]) {
+      expectOneLine(
+        await run(['serve', '--port', '0', '--data', data], {}, asUser),
+        new RegExp(`the data directory ${data} is not writable \\(EACCES`),
+      );
+    }
   });
 
   it('a bad config file: missing, invalid YAML, invalid JSON, not a mapping, unknown key', async () => {
