@@ -6,8 +6,17 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+/**
+ * A whole number from a file (a number or a string of digits) or an env var. Not z.coerce.number(), which
+ * takes "" and false as 0 and true as 1 (`port: ""` listened on a random port).
+ */
+const wholeNumber = z
+  .union([z.number(), z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number)], {
+    error: 'expected a whole number',
+  })
+  .pipe(z.number().int('expected a whole number'));
+const port = wholeNumber.pipe(z.number().min(0).max(65535));
+const positiveInt = wholeNumber.pipe(z.number().positive());
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);

@@ -125,6 +125,29 @@ describe('strict booleans (loadConfig over real files and env)', () => {
   });
 });
 
+describe('whole numbers', () => {
+  it('take numbers and digit strings; "", booleans, fractions and words are errors, not 0 or 1', () => {
+    expect(loadConfig({ env: { EGRESSLENS_PORT: '8081', EGRESSLENS_TTL_DAYS: ' 7 ' } })).toMatchObject({
+      port: 8081,
+      ttlDays: 7,
+    });
+    expect(
+      loadConfig({ file: file('n.yaml', 'port: 0\ningest:\n  batchRows: "500"\n'), env: {} }),
+    ).toMatchObject({
+      port: 0,
+      ingest: { batchRows: 500 },
+    });
+    for (const bad of ['', ' ', true, false, null, '80x', '1e3', 1.5, '-1', [8080]]) {
+      const f = file('n.json', JSON.stringify({ port: bad }));
+      expect(() => loadConfig({ file: f, env: {} }), JSON.stringify(bad)).toThrow(
+        new RegExp(`^invalid configuration: port \\(file ${f}\\): expected a whole number`),
+      );
+    }
+    expect(() => loadConfig({ env: {}, flags: { port: '70000' } })).toThrow(/port \(command line\): Too big/);
+    expect(() => loadConfig({ env: {}, flags: { ingest: { maxRecords: 0 } } })).toThrow(/ingest\.maxRecords/);
+  });
+});
+
 describe('tokens and exposure', () => {
   const refused = (flags: Record<string, unknown>) => {
     try {
