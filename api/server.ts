@@ -7,9 +7,10 @@ import type { IngestPipeline } from '../ingest/pipeline.js';
 import type { RegistryEntry } from '../reports/registry.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
-import { registerAuth } from './auth.js';
+import { hasAnyToken, registerAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { EgressGauges } from './egress-gauges.js';
+import { httpTimeouts } from './http-timeouts.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { Metrics } from './metrics.js';
 import { overviewRoutes } from './overview-routes.js';
@@ -36,6 +37,7 @@ export async function buildServer(
     // Fluent Bit posts many times a second: per-request logs would drown the useful ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
+    ...httpTimeouts(config.http),
   });
   const metrics = new Metrics(() => [pipeline, ...(deps.otherPipelines?.() ?? [])]);
   const gauges = new EgressGauges(
@@ -56,7 +58,7 @@ export async function buildServer(
     return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
   });
 
-  registerAuth(app, config.authToken);
+  registerAuth(app, config);
 
   await app.register(swagger, {
     openapi: {
@@ -66,13 +68,13 @@ export async function buildServer(
         description: 'Egress answers from Envoy/Istio access logs',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: config.authToken ? [{ bearer: [] }] : [],
+      security: hasAnyToken(config) ? [{ bearer: [] }] : [],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  // `auth` tells the console whether to ask for a token before its first data request.
-  const auth = config.authToken ? 'bearer' : 'none';
+  // `auth` tells the console whether to ask for the read token before its first data request.
+  const auth = config.readToken || config.authToken ? 'bearer' : 'none';
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', auth }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const storeUp = await store.ping();

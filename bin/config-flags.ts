@@ -22,6 +22,8 @@ export const SERVE_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string', short: 'p' },
   'auth-token': { type: 'string' },
+  'ingest-token': { type: 'string' },
+  'read-token': { type: 'string' },
   insecure: { type: 'boolean' },
   registry: { type: 'string', multiple: true },
   'kafka-brokers': { type: 'string' },
@@ -43,6 +45,8 @@ export function configFromFlags(values: FlagValues): Config {
     host: str('host'),
     port: str('port'),
     authToken: str('auth-token'),
+    ingestToken: str('ingest-token'),
+    readToken: str('read-token'),
     insecure: v.insecure === true ? true : undefined,
     registry: Array.isArray(v.registry) ? v.registry : undefined,
   };
