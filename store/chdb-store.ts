@@ -148,6 +148,13 @@ export class ChdbStore implements Store {
       );
       return result.text();
     },
+    explainQueryTree: async (canonical) => {
+      this.assertOpen();
+      const result = await userQuery(() =>
+        this.checkSession.queryAsync(`EXPLAIN QUERY TREE run_passes = 0 ${canonical}`, { format: 'TSVRaw' }),
+      );
+      return result.text();
+    },
   };
 
   async command(sql: string): Promise<void> {

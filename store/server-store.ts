@@ -396,6 +396,16 @@ export class ServerStore implements Store {
       );
       return body.toString('utf8');
     },
+    explainQueryTree: async (canonical) => {
+      const body = await userQuery(() =>
+        this.withRetry('check a query', () =>
+          this.send(`EXPLAIN QUERY TREE run_passes = 0 ${canonical}`, {
+            settings: { ...CHECK_SETTINGS, default_format: 'TSVRaw' },
+          }),
+        ),
+      );
+      return body.toString('utf8');
+    },
   };
 
   async command(sql: string): Promise<void> {

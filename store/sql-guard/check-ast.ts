@@ -26,6 +26,16 @@ export interface TableScope {
 
 export type Verdict = { ok: true } | { ok: false; code: RefusalCode; reason: string };
 
+/** What the AST rules leave to the query tree (query-tree.ts): bare names that must be WITH queries. */
+export interface AstFindings {
+  /** Table references (FROM/JOIN names and `x IN name`) in the tree. */
+  tableReferences: number;
+  /** Bare names that are neither egresslens tables nor tables of the database: WITH queries, or refused. */
+  withNames: string[];
+}
+
+const PLAIN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 const FUNCTIONS = new Set(ALLOWED_FUNCTIONS);
 const CASE_INSENSITIVE = new Set(ALLOWED_CASE_INSENSITIVE);
 const AGGREGATES = new Set(ALLOWED_AGGREGATES);
@@ -105,27 +115,27 @@ function isCombinedAggregate(name: string, depth: number): boolean {
   return false;
 }
 
-/** The table rule for a name from `FROM name`, `JOIN name` or `x IN name`. */
-export function checkTableName(name: string, scope: TableScope): Verdict {
+/**
+ * The table rule for a name from `FROM name`, `JOIN name` or `x IN name`: `withName` when the name can only be a
+ * WITH query (query-tree.ts must then prove one is in scope).
+ */
+export function checkTableName(name: string, scope: TableScope): Verdict & { withName?: boolean } {
   const allowedList = [...scope.allowed].sort().join(', ');
+  const refuse = { ok: false as const, code: 'table-not-allowed' as const };
   const parts = name.split('.');
   if (parts.length === 1) {
     if (scope.allowed.has(name)) return { ok: true };
-    // Not a table of this database: a WITH name (the dump does not show those) or nothing at all, which the
-    // engine reports itself.
-    if (!scope.existing.has(name)) return { ok: true };
+    // Plain names only: chDB's default database maps any other name to a file or URL.
+    if (PLAIN.test(name) && !scope.existing.has(name)) return { ok: true, withName: true };
   } else if (parts.length === 2 && parts[0] === scope.database && scope.allowed.has(parts[1]!)) {
     return { ok: true };
   }
-  return {
-    ok: false,
-    code: 'table-not-allowed',
-    reason: `table ${name} is not allowed: queries may read only ${allowedList}`,
-  };
+  return { ...refuse, reason: `table ${name} is not allowed: queries may read only ${allowedList}` };
 }
 
 /** Judges a parsed EXPLAIN AST tree. */
-export function checkAst(root: AstNode, scope: TableScope): Verdict {
+export function checkAst(root: AstNode, scope: TableScope): Verdict & { findings?: AstFindings } {
+  const findings: AstFindings = { tableReferences: 0, withNames: [] };
   try {
     if (root.type !== 'SelectWithUnionQuery') {
       throw new Refusal(
@@ -133,8 +143,8 @@ export function checkAst(root: AstNode, scope: TableScope): Verdict {
         `only one SELECT query is allowed, not ${root.type === 'Explain' ? 'EXPLAIN' : describe(root)}`,
       );
     }
-    walk(root, undefined, scope);
-    return { ok: true };
+    walk(root, undefined, scope, findings);
+    return { ok: true, findings };
   } catch (err) {
     if (err instanceof Refusal) return { ok: false, code: err.code, reason: err.reason };
     throw err;
@@ -148,7 +158,7 @@ function describe(node: AstNode): string {
     .toUpperCase();
 }
 
-function walk(node: AstNode, parent: AstNode | undefined, scope: TableScope): void {
+function walk(node: AstNode, parent: AstNode | undefined, scope: TableScope, found: AstFindings): void {
   switch (node.type) {
     case 'SelectWithUnionQuery':
       // Its only child is the list of SELECTs; anything more is INTO OUTFILE, COMPRESSION, FORMAT or SETTINGS.
@@ -171,12 +181,15 @@ function walk(node: AstNode, parent: AstNode | undefined, scope: TableScope): vo
       }
       if (IN_FUNCTIONS.has(name)) {
         const right = node.children[0]?.children[1];
-        if (right?.type === 'Identifier') refuseTable(checkTableName(right.detail, scope));
+        if (right?.type === 'Identifier') tableReference(right, scope, found);
       }
       break;
     }
     case 'TableIdentifier':
-      refuseTable(checkTableName(node.detail, scope));
+      tableReference(node, scope, found);
+      break;
+    case 'Identifier':
+      if (parent?.type === 'TableExpression') tableReference(node, scope, found);
       break;
     case 'ColumnsApplyTransformer':
       // The dump does not show which function APPLY calls.
@@ -188,9 +201,19 @@ function walk(node: AstNode, parent: AstNode | undefined, scope: TableScope): vo
         throw new Refusal('construct-not-allowed', `${node.type} is not allowed in queries`);
       }
   }
-  for (const child of node.children) walk(child, node, scope);
+  for (const child of node.children) walk(child, node, scope, found);
 }
 
-function refuseTable(v: Verdict): void {
+/**
+ * A name read as a table. It must be a leaf with a plain alias: a name or alias with a line break would have
+ * printed extra lines, which can only have become its children (ast-dump.ts).
+ */
+function tableReference(node: AstNode, scope: TableScope, found: AstFindings): void {
+  if (node.children.length > 0 || (node.alias !== undefined && !PLAIN.test(node.alias))) {
+    throw new Refusal('table-not-allowed', 'table names and their aliases must be plain names');
+  }
+  const v = checkTableName(node.detail, scope);
   if (!v.ok) throw new Refusal(v.code, v.reason);
+  found.tableReferences++;
+  if (v.withName) found.withNames.push(node.detail);
 }

@@ -10,17 +10,23 @@
  *    or schema is looked up, so no file or URL is touched), under max_ast_depth, max_ast_elements and a short
  *    max_execution_time. chDB runs every statement of a text, which is why step 1 must prove there is one.
  * 3. The tree is judged (check-ast.ts); a refusal is a QueryRefusedError with a rule code and a one-line reason.
+ * 4. Only when the query reads a bare name that is not a table of ours: `EXPLAIN QUERY TREE run_passes = 0`, also
+ *    without analysis, shows the WITH names the AST does not, and each such name must be a WITH query in scope
+ *    (query-tree.ts).
  */
 import { MIGRATIONS } from '../schema.js';
 import { AstDumpError, parseAstDump } from './ast-dump.js';
 import { checkAst } from './check-ast.js';
 import { QueryRefusedError, UserQueryError } from './errors.js';
+import { checkQueryTree, QueryTreeError } from './query-tree.js';
 
 export interface SqlExplainer {
   /** Runs PREPARE_SQL with `sql` bound as {sql:String}, on a session under the checking limits. */
   prepare(sql: string): Promise<PreparedSql>;
   /** Runs `EXPLAIN AST <canonical>` there and returns the dump, one node per line. */
   explainAst(canonical: string): Promise<string>;
+  /** Runs `EXPLAIN QUERY TREE run_passes = 0 <canonical>` there (query-tree.ts). */
+  explainQueryTree(canonical: string): Promise<string>;
 }
 
 export interface PreparedSql {
@@ -69,7 +75,7 @@ const READONLY_CODE = 164;
 
 /** Returns the canonical text to run, or throws QueryRefusedError / UserQueryError. */
 export async function checkUserSql(sql: string, explainer: SqlExplainer): Promise<string> {
-  if (sql.trim() === '') throw new QueryRefusedError('not-a-select', 'the query is empty');
+  if (sql.trim() === '') throw new UserQueryError('the query is empty', undefined);
   const prepared = await explainer.prepare(sql);
   if (!prepared.stable || prepared.canonical.trim() === '') {
     throw new QueryRefusedError(
@@ -101,5 +107,26 @@ export async function checkUserSql(sql: string, explainer: SqlExplainer): Promis
     allowed: QUERYABLE_TABLES,
   });
   if (!verdict.ok) throw new QueryRefusedError(verdict.code, verdict.reason);
+  const findings = verdict.findings!;
+  if (findings.withNames.length > 0) {
+    // Bare names that are not tables here: each must be a WITH query in scope where it is read.
+    let unresolved: string | undefined;
+    try {
+      const tree = await explainer.explainQueryTree(prepared.canonical);
+      unresolved = checkQueryTree(tree, QUERYABLE_TABLES, findings.tableReferences).unresolved;
+    } catch (err) {
+      if (err instanceof QueryTreeError) {
+        throw new QueryRefusedError('unverifiable', `the query could not be checked: ${err.message}`);
+      }
+      throw err;
+    }
+    if (unresolved !== undefined) {
+      throw new QueryRefusedError(
+        'table-not-allowed',
+        `table ${unresolved} is not allowed: queries may read only ${[...QUERYABLE_TABLES].sort().join(', ')} ` +
+          'and their own WITH queries',
+      );
+    }
+  }
   return prepared.canonical;
 }
