@@ -130,7 +130,17 @@ export class ChdbStore implements Store {
     const result = await userQuery(() =>
       this.readOnlySession.queryAsync(canonical, { format: 'JSONEachRow' }),
     );
-    return parseRows(result.text());
+    const body = result.text();
+    // The engine skips its result limits for a query without a table (SELECT arrayJoin(range(…))).
+    const limits = DEFAULT_READONLY_LIMITS;
+    if (Buffer.byteLength(body) > limits.maxResultBytes) {
+      throw new UserQueryError(`the result exceeds ${limits.maxResultBytes} bytes (max_result_bytes)`, 396);
+    }
+    const rows = parseRows(body);
+    if (rows.length > limits.maxRows) {
+      throw new UserQueryError(`the result exceeds ${limits.maxRows} rows (max_result_rows)`, 396);
+    }
+    return rows;
   }
 
   private readonly explainer: SqlExplainer = {
