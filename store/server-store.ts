@@ -23,7 +23,7 @@ import {
   createClient,
 } from '@clickhouse/client';
 import { applyMigrations, MIN_SERVER_VERSION } from './schema.js';
-import { SERVER_FAULT_CODES, UserQueryError } from './sql-guard/errors.js';
+import { QueryRefusedError, SERVER_FAULT_CODES, UserQueryError } from './sql-guard/errors.js';
 import {
   CHECK_SETTINGS,
   checkUserSql,
@@ -74,6 +74,8 @@ export const DEFAULT_RETRY: Readonly<RetryOptions> = { attempts: 5, baseDelayMs:
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** The first release with the `insert_deduplication_token` setting (ClickHouse PR #32304). */
 export const DEDUP_TOKEN_MIN_VERSION = [22, 2] as const;
+/** The first release with formatQuery(), which the query checker (store/sql-guard) parses user SQL with. */
+export const GUARD_MIN_VERSION = [23, 10] as const;
 /** The first release with `{name:Type}` query parameters over HTTP (`param_*`). */
 export const QUERY_PARAMS_MIN_VERSION = [19, 11] as const;
 
@@ -349,6 +351,14 @@ export class ServerStore implements Store {
    * otherwise as the main user with readonly=1 and the limits as request settings, which a query cannot change.
    */
   async queryReadOnly(sql: string, limits: ReadOnlyLimits): Promise<Record<string, unknown>[]> {
+    const version = await this.withRetry('read the server version', () => this.ensureVersion());
+    if (!atLeast(version, GUARD_MIN_VERSION)) {
+      throw new QueryRefusedError(
+        'unverifiable',
+        `queries cannot be checked on ClickHouse ${this.version?.text ?? version.join('.')}: ` +
+          `POST /v1/query needs ${GUARD_MIN_VERSION.join('.')} or newer (formatQuery, EXPLAIN QUERY TREE)`,
+      );
+    }
     const canonical = await checkUserSql(sql, this.explainer);
     const settings = this.readClient
       ? undefined

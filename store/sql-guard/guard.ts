@@ -118,6 +118,13 @@ export async function checkUserSql(sql: string, explainer: SqlExplainer): Promis
       if (err instanceof QueryTreeError) {
         throw new QueryRefusedError('unverifiable', `the query could not be checked: ${err.message}`);
       }
+      if (err instanceof UserQueryError) {
+        // A server without the analyzer (before 24.3 unless enabled) has no query tree to show.
+        throw new QueryRefusedError(
+          'unverifiable',
+          `the WITH queries could not be checked (${err.message}); read access_log, dead_letters or report_runs directly`,
+        );
+      }
       throw err;
     }
     if (unresolved !== undefined) {
