@@ -39,7 +39,11 @@ export async function queryRoutes(app: FastifyInstance, opts: { store: Store }):
         return { rows, rowCount: rows.length, elapsedMs: Math.round(performance.now() - started) };
       } catch (err) {
         if (err instanceof QueryRefusedError) {
-          req.log.warn({ code: err.code, reason: err.reason }, 'query refused');
+          // Refusals are what an attack looks like: keep the start of the text for whoever reads the logs.
+          req.log.warn(
+            { code: err.code, reason: err.reason, sql: body.data.sql.slice(0, 300) },
+            'query refused',
+          );
           return reply
             .code(403)
             .send({ error: `not allowed: ${err.reason}`, code: err.code, reason: err.reason });
