@@ -104,6 +104,9 @@ export const ConfigSchema = z
         url: z.string().url(),
         username: z.string().default('default'),
         password: z.string().default(''),
+        /** Optional read-only user for POST /v1/query (README: Security). */
+        readUsername: z.string().min(1).optional(),
+        readPassword: z.string().optional(),
         database: z
           .string()
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain database name')
@@ -192,6 +195,8 @@ const ENV: Record<string, string[]> = {
   EGRESSLENS_CLICKHOUSE_PASSWORD: ['clickhouse', 'password'],
   EGRESSLENS_CLICKHOUSE_DATABASE: ['clickhouse', 'database'],
   EGRESSLENS_CLICKHOUSE_CLUSTER: ['clickhouse', 'cluster'],
+  EGRESSLENS_CLICKHOUSE_READ_USER: ['clickhouse', 'readUsername'],
+  EGRESSLENS_CLICKHOUSE_READ_PASSWORD: ['clickhouse', 'readPassword'],
 };
 
 type Layer = Record<string, unknown>;

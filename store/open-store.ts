@@ -11,6 +11,8 @@ export async function openStore(config: Pick<Config, 'data' | 'clickhouse' | 'tt
       username: config.clickhouse.username,
       password: config.clickhouse.password,
       database: config.clickhouse.database,
+      readUsername: config.clickhouse.readUsername,
+      readPassword: config.clickhouse.readPassword,
       ttlDays: config.ttlDays,
       cluster: config.clickhouse.cluster
         ? {

@@ -9,7 +9,8 @@ import {
   parseServerVersion,
   type ServerStore,
 } from '../../store/server-store.js';
-import { StoreConfigError, StoreUnavailableError } from '../../store/store.js';
+import { QueryRefusedError } from '../../store/sql-guard/errors.js';
+import { DEFAULT_READONLY_LIMITS, StoreConfigError, StoreUnavailableError } from '../../store/store.js';
 import { startClickHouse, type TestClickHouse } from '../helpers/clickhouse-server.js';
 
 const TOO_OLD =
@@ -444,6 +445,21 @@ describe('ServerStore against Debian clickhouse-server 18.16', () => {
       s: String(3334 * 200 + 3333 * 404 + 3333 * 503),
       first: '2024-01-01 00:00:00',
     });
+  });
+
+  it('refuses user SQL it cannot check (18.16 has no formatQuery or EXPLAIN), before any of it runs', async () => {
+    for (const sql of [
+      'SELECT 1',
+      "SELECT file('/etc/passwd')",
+      "SELECT 1 INTO OUTFILE '/tmp/egresslens-x'",
+    ]) {
+      const err = await rejectionOf(store.queryReadOnly(sql, DEFAULT_READONLY_LIMITS));
+      expect(err, sql).toBeInstanceOf(QueryRefusedError);
+      expect((err as QueryRefusedError).code).toBe('unverifiable');
+      expect((err as QueryRefusedError).reason).toMatch(
+        /on ClickHouse 18\.16\.1: POST \/v1\/query needs 23\.10 or newer/,
+      );
+    }
   });
 
   it('rejects a format 18.16 does not know, without retrying', async () => {
