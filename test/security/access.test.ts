@@ -109,8 +109,10 @@ describe('role tokens on every registered route', () => {
       expect(keys).toContain(known);
     for (const r of routes) {
       const role = roleOfRoute(r.method, r.url, undefined);
+      // The console's static shell (no data in it) is open like the probes.
+      const consoleShell = ['/', '/index.html', '/app.js', '/app.css', '/favicon.svg'].includes(r.url);
       const expected: RouteRole =
-        r.url === '/healthz' || r.url === '/readyz'
+        r.url === '/healthz' || r.url === '/readyz' || consoleShell
           ? 'open'
           : r.url.startsWith('/v1/ingest/')
             ? 'ingest'
