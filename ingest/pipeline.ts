@@ -432,6 +432,32 @@ export class IngestPipeline {
     token: string,
     refused: string[],
   ): Promise<void> {
+    let err = await this.tryInsertRows(body, token);
+    if (err === undefined) return;
+    const starts = rowStarts(body);
+    if (starts.length <= 1) {
+      // Asked once more before it is given up: a body cut short in transit also reads as a data error
+      // (ATTEMPT_TO_READ_AFTER_EOF), and a good row must not become a dead letter because of it.
+      err = await this.tryInsertRows(body, token);
+      if (err !== undefined) refused.push(refusedRowLetter(batch.token ?? '', first, body, err));
+      return;
+    }
+    const half = starts.length >> 1;
+    const cut = starts[half]!;
+    const second = first + half;
+    await this.insertRows(
+      batch,
+      body.subarray(0, cut),
+      first,
+      `${batch.token}:rows:${first}+${half}`,
+      refused,
+    );
+    const rest = `${batch.token}:rows:${second}+${starts.length - half}`;
+    await this.insertRows(batch, body.subarray(cut), second, rest, refused);
+  }
+
+  /** Undefined once stored; the error when the store refused the rows for a data reason; throws otherwise. */
+  private async tryInsertRows(body: Buffer, token: string): Promise<unknown> {
     try {
       await this.store.insert({
         table: 'access_log',
@@ -440,32 +466,10 @@ export class IngestPipeline {
         columns: ACCESS_LOG_INSERT_COLUMNS,
         dedupToken: token,
       });
-      return;
+      return undefined;
     } catch (err) {
       if (insertErrorKind(err) !== 'data') throw err;
-      const starts = rowStarts(body);
-      if (starts.length <= 1) {
-        refused.push(refusedRowLetter(batch.token ?? '', first, body, err));
-        return;
-      }
-      const half = starts.length >> 1;
-      const cut = starts[half]!;
-      await this.insertRows(
-        batch,
-        body.subarray(0, cut),
-        first,
-        `${batch.token}:rows:${first}+${half}`,
-        refused,
-      );
-      const rest = starts.length - half;
-      const second = first + half;
-      await this.insertRows(
-        batch,
-        body.subarray(cut),
-        second,
-        `${batch.token}:rows:${second}+${rest}`,
-        refused,
-      );
+      return err;
     }
   }
 }

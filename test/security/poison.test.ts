@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChdbStore } from '../../store/chdb-store.js';
 import type { InsertRequest, QueryOptions, ReadOnlyLimits, Store } from '../../store/store.js';
-import { fluentBody } from '../helpers/fluent-bit-bodies.js';
+import { fluentBody, kubernetesMeta, tailDockerRecord } from '../helpers/fluent-bit-bodies.js';
 import { type IngestApp, startIngestApp } from '../helpers/ingest-app.js';
 import { istioLine } from '../helpers/istio-line.js';
 import { count } from '../helpers/lines.js';
@@ -238,6 +238,60 @@ describe('poison lines', () => {
         "SELECT toString(toUnixTimestamp64Milli(start_time)) AS t FROM access_log WHERE request_id = 'moon'",
       );
       expect(rows.map((r) => Number(r.t))).toEqual([Date.parse(ts)]);
+      expect(await readyz(s)).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('dead letters', () => {
+  it('are stored whatever they carry: unpaired surrogates, megabytes of raw text, out-of-range Kafka numbers', async () => {
+    const s = await serve(store);
+    try {
+      // Over HTTP: a pod name with an unpaired surrogate (legal JSON) cannot go into a UTF-8 column.
+      const k8s = kubernetesMeta({ namespace: 'shop', pod: 'checkout-\ud800' });
+      const line = istioLine({ ts: '2024-05-01T10:00:00.000Z', method: 'GET', requestId: 'bad-pod' });
+      const { body, headers } = fluentBody(
+        [{ time: 1714557600, record: tailDockerRecord(line, k8s) }],
+        'json_lines',
+      );
+      expect((await fetch(`${s.base}/v1/ingest/fluent-bit`, { method: 'POST', headers, body })).status).toBe(
+        200,
+      );
+      // Straight into the pipeline the server uses: what other intake paths may hand it.
+      s.ingest.pipeline.appendDeadLetter(
+        `reason \udc00 ${'r'.repeat(10_000)}`,
+        `\ud800${'x'.repeat(3 << 20)}`,
+        {
+          source: { source: 'kafka', namespace: 'n\ud800', pod: 'p', container: '', workload: '', node: '' },
+          origin: 'o\udfff',
+          kafka: { topic: 't\ud800', partition: 1e12, offset: 'not-a-number' },
+        },
+      );
+      await s.ingest.pipeline.flush();
+      expect(s.ingest.pipeline.stats.insertErrors).toBe(0);
+      const dead = await store.query<{
+        reason: string;
+        k8s_pod: string;
+        n: string;
+        kafka_partition: number;
+        kafka_offset: string;
+      }>(
+        'SELECT reason, k8s_pod, toString(length(raw)) AS n, kafka_partition, toString(kafka_offset) AS kafka_offset FROM dead_letters ORDER BY source',
+      );
+      expect(dead).toHaveLength(2);
+      const [http, kafka] = [
+        dead.find((d) => d.reason.startsWith('k8s_pod')),
+        dead.find((d) => d.reason.startsWith('reason')),
+      ];
+      expect(http?.reason).toMatch(/^k8s_pod "checkout-\\ud800" is not a well-formed string/);
+      expect(http?.k8s_pod).toBe('checkout-\ufffd');
+      expect(kafka?.reason).toMatch(/\(raw cut to its first 1048576 of 3145729 characters\)$/);
+      expect(Number(kafka?.n)).toBe(3 + (1 << 20) - 1); // U+FFFD is 3 bytes in UTF-8
+      expect(kafka?.kafka_partition).toBe(2_147_483_647);
+      expect(kafka?.kafka_offset).toBe('-1');
+      expect(await count(store, 'access_log')).toBe(0);
       expect(await readyz(s)).toBe(200);
     } finally {
       await s.close();
