@@ -217,10 +217,9 @@ export class IngestPipeline {
     start = 0,
     end = 0,
   ): void {
-    const text = () => (typeof line === 'string' ? line : rawText(line, start, end));
-    if (batch.encoder.addRecord(record, ctx.source, this.opts.storeRaw ? text() : null, fallbackTime))
-      this.stats.parsed++;
-    else this.addDeadLetter(batch, batch.encoder.rejection, 0, text(), ctx);
+    const raw = this.opts.storeRaw ? lineText(line, start, end) : null;
+    if (batch.encoder.addRecord(record, ctx.source, raw, fallbackTime)) this.stats.parsed++;
+    else this.addDeadLetter(batch, batch.encoder.rejection, 0, raw ?? lineText(line, start, end), ctx);
   }
 
   /** Appends an access-log object a shipper already parsed (Fluent Bit's envoy parser, merged JSON logs). */
@@ -517,4 +516,8 @@ function refusedRowLetter(token: string, index: number, row: Buffer, err: unknow
 
 function rawText(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, end);
+}
+
+function lineText(line: string | Buffer, start: number, end: number): string {
+  return typeof line === 'string' ? line : rawText(line, start, end);
 }
