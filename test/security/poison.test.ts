@@ -229,6 +229,30 @@ describe('poison lines', () => {
     }
   });
 
+  it('stores a batch whose times span more months than one insert may create partitions for', async () => {
+    const s = await serve(store);
+    try {
+      // 150 lines, each in its own month: one insert would make 150 partitions (the engine allows 100), so
+      // the store refuses the batch with TOO_MANY_PARTS; split in halves, every row is stored.
+      const lines = Array.from({ length: 150 }, (_, i) =>
+        istioLine({
+          ts: new Date(Date.UTC(1950 + Math.floor(i / 12), i % 12, 15)).toISOString(),
+          method: 'GET',
+          requestId: `month-${i}`,
+        }),
+      );
+      expect((await postLines(s, lines)).status).toBe(200);
+      expect(await count(store, 'access_log')).toBe(150);
+      expect(await count(store, 'dead_letters')).toBe(0);
+      // The refused whole, then its two halves of 75 months each.
+      expect(s.ingest.faulty.inserts).toBe(3);
+      expect(s.ingest.pipeline.stats.insertErrors).toBe(0);
+      expect(await readyz(s)).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('keeps a START_TIME between 1900 and 1970 as the time it says', async () => {
     const s = await serve(store);
     try {
