@@ -6,11 +6,15 @@
  * until that row stands alone, also when an outage interrupts the split.
  */
 import { mkdtempSync } from 'node:fs';
+import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PIPELINE_OPTIONS, IngestPipeline } from '../../ingest/pipeline.js';
 import { ChdbStore } from '../../store/chdb-store.js';
+import { clickHouseErrorCode } from '../../store/insert-error-kind.js';
+import { openServerStore } from '../../store/server-store.js';
 import type { InsertRequest, QueryOptions, ReadOnlyLimits, Store } from '../../store/store.js';
 import { fluentBody, kubernetesMeta, tailDockerRecord } from '../helpers/fluent-bit-bodies.js';
 import { type IngestApp, startIngestApp } from '../helpers/ingest-app.js';
@@ -25,22 +29,26 @@ let store: ChdbStore;
  * `1e+300` as its response_code: text the engine refuses (CANNOT_PARSE_INPUT_ASSERTION_FAILED), which the
  * encoder's own checks never let through. Everything else is passed on untouched.
  */
+function poisonRows(req: InsertRequest): InsertRequest {
+  if (req.table !== 'access_log') return req;
+  const rows = req.body
+    .toString('utf8')
+    .split('\n')
+    .map((row) =>
+      row.includes('"/engine-poison"')
+        ? row.replace(/^(\[[^,]*,"GET","\/engine-poison","[^"]*",)\d+/, '$11e+300')
+        : row,
+    );
+  return { ...req, body: Buffer.from(rows.join('\n')) };
+}
+
 class EnginePoisonStore implements Store {
   readonly kind: Store['kind'];
   constructor(private readonly inner: Store) {
     this.kind = inner.kind;
   }
   insert(req: InsertRequest): Promise<void> {
-    if (req.table !== 'access_log') return this.inner.insert(req);
-    const rows = req.body
-      .toString('utf8')
-      .split('\n')
-      .map((row) =>
-        row.includes('"/engine-poison"')
-          ? row.replace(/^(\[[^,]*,"GET","\/engine-poison","[^"]*",)\d+/, '$11e+300')
-          : row,
-      );
-    return this.inner.insert({ ...req, body: Buffer.from(rows.join('\n')) });
+    return this.inner.insert(poisonRows(req));
   }
   migrate(): Promise<void> {
     return this.inner.migrate();
@@ -386,6 +394,108 @@ describe('a row the engine refuses', () => {
       expect(await readyz(s)).toBe(200);
     } finally {
       await s.close();
+    }
+  });
+});
+
+/**
+ * The server backend's side of the same story. No modern ClickHouse server runs here (the test machine has
+ * 18.16, which egresslens refuses), so ServerStore talks HTTP to a shim that runs each INSERT on the real
+ * chDB engine (rows poisoned as above) and answers as ClickHouse 24.3 does: the engine's own message, HTTP
+ * 500 and X-ClickHouse-Exception-Code. The engine's refusal thus reaches the pipeline through ServerStore's
+ * real error path (status, header and body parsing) instead of chDB's exception text.
+ */
+describe('a row the engine refuses, on the server backend', () => {
+  async function startShim(): Promise<{ url: string; close(): Promise<void> }> {
+    const server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', async () => {
+        const search = new URL(req.url ?? '/', 'http://shim').searchParams;
+        const query = search.get('query') ?? Buffer.concat(chunks).toString('utf8');
+        try {
+          if (query.startsWith('SELECT version()')) return res.end('{"v":"24.3.1.2672"}\n');
+          const m = /^INSERT INTO `(\w+)` \(([^)]*)\) FORMAT (JSONEachRow|JSONCompactEachRow)$/.exec(query);
+          if (!m?.[1] || !m[2] || !m[3]) return res.end('1\n');
+          const token = search.get('insert_deduplication_token') ?? undefined;
+          await store.insert(
+            poisonRows({
+              table: m[1],
+              columns: m[2].split(', ').map((c) => c.replace(/`/g, '')),
+              format: m[3] as 'JSONEachRow' | 'JSONCompactEachRow',
+              body: Buffer.concat(chunks),
+              dedupToken: token,
+            }),
+          );
+          res.end('');
+        } catch (err) {
+          const code = clickHouseErrorCode(err) ?? 1001;
+          res.writeHead(500, { 'X-ClickHouse-Exception-Code': String(code) });
+          res.end(`${(err as Error).message} (version 24.3.1.2672)\n`);
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+      },
+    };
+  }
+
+  it('splits the batch until the refused row stands alone; the rest is stored', async () => {
+    const shim = await startShim();
+    const server = await openServerStore({
+      url: shim.url,
+      retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
+    });
+    const pipeline = new IngestPipeline(server, {
+      ...DEFAULT_PIPELINE_OPTIONS,
+      retryBaseMs: 10,
+      retryMaxMs: 50,
+      tokenPrefix: 'server-backend',
+    });
+    try {
+      const lines = Array.from({ length: 40 }, (_, i) =>
+        istioLine({
+          ts: '2024-05-01T10:00:00.000Z',
+          method: 'GET',
+          path: i === 29 ? '/engine-poison' : '/ok',
+          requestId: `s-${i}`,
+        }),
+      );
+      const buf = Buffer.from(`${lines.join('\n')}\n`);
+      const ctx = {
+        source: { source: 'server', namespace: '', pod: '', container: '', workload: '', node: '' },
+        origin: 'test',
+      };
+      for (let start = 0; start < buf.length; ) {
+        const nl = buf.indexOf(10, start);
+        pipeline.appendLine(buf, start, nl, ctx);
+        start = nl + 1;
+      }
+      await pipeline.flush();
+      expect(await count(store, 'access_log')).toBe(39);
+      const dead = await store.query<{ reason: string; origin: string }>(
+        'SELECT reason, origin FROM dead_letters',
+      );
+      expect(dead).toEqual([
+        {
+          reason: expect.stringMatching(
+            /^the store refused the row: ClickHouse at http:\/\/127\.0\.0\.1:\d+ failed \(HTTP 500, code 27\): Cannot parse input/,
+          ),
+          origin: 'batch server-backend:0, row 29',
+        },
+      ]);
+      expect(pipeline.stats.insertErrors).toBe(0);
+      expect(pipeline.state).toBe('ok');
+    } finally {
+      await pipeline.close(5000);
+      await server.close();
+      await shim.close();
     }
   });
 });
