@@ -12,12 +12,13 @@
  * type or encoding. Limits are checked before values are built wherever the format allows it.
  */
 import { BodyError } from './body-error.js';
-import { decodeContentEncoding } from './decode-content-encoding.js';
-import { decodeFluentMsgpack } from './fluent-msgpack.js';
+import { decodeContentEncoding, decodeContentEncodingAsync } from './decode-content-encoding.js';
+import { fluentMsgpackEvents } from './fluent-msgpack.js';
 import { JsonRecordReader } from './json-record-reader.js';
-import { type JsonRecordLimits, parseJsonRecord, scanJsonRecords } from './json-records.js';
+import { type JsonRecordLimits, JsonRecordSpans, parseJsonRecord } from './json-records.js';
 import { EMPTY_META } from './kubernetes-meta.js';
 import { entryFromRecord, stripLineEnd } from './record-entry.js';
+import { runSliced, runToEnd, type SliceBudget, type Sliced } from './work-slices.js';
 
 export { BodyError } from './body-error.js';
 export { metaFromKubernetes, workloadFromPodName } from './kubernetes-meta.js';
@@ -97,16 +98,42 @@ export function formatFromContentType(contentType: string | undefined, override?
 }
 
 /**
- * Entries in body order. `format` overrides the Content-Type. For the JSON formats a body whose first
- * non-blank byte is `[` is an array of records, anything else a sequence of records (json_stream, json_lines).
+ * Entries in body order, in one go (tests, tools). `format` overrides the Content-Type. For the JSON formats a
+ * body whose first non-blank byte is `[` is an array of records, anything else a sequence of records
+ * (json_stream, json_lines).
  */
 export function decodeBody(
   body: Buffer,
   opts: { contentType?: string; contentEncoding?: string; format?: BodyFormat; limits: BodyLimits },
 ): DecodedEntry[] {
   const format = opts.format ?? formatFromContentType(opts.contentType);
-  const { limits } = opts;
-  const data = decodeContentEncoding(body, opts.contentEncoding, limits.maxDecodedBytes);
+  const data = decodeContentEncoding(body, opts.contentEncoding, opts.limits.maxDecodedBytes);
+  return runToEnd(decodeEntries(data, format, opts.limits));
+}
+
+/**
+ * decodeBody for a server: the Content-Encoding is undone off the event loop (zlib's thread pool), stopping
+ * as soon as the output passes maxDecodedBytes, and the records are decoded in slices of a few ms. Throws
+ * BodyError 413 past the budget's deadline, 503 when the budget's heap check refuses to go on. Every
+ * refusal comes before any entry is returned, so nothing of a refused body is ever stored.
+ */
+export async function decodeBodySliced(
+  body: Buffer,
+  opts: {
+    contentType?: string;
+    contentEncoding?: string;
+    format?: BodyFormat;
+    limits: BodyLimits;
+    budget: SliceBudget;
+  },
+): Promise<DecodedEntry[]> {
+  const format = opts.format ?? formatFromContentType(opts.contentType);
+  const data = await decodeContentEncodingAsync(body, opts.contentEncoding, opts.limits.maxDecodedBytes);
+  opts.budget.checkHeap?.();
+  return runSliced(decodeEntries(data, format, opts.limits), opts.budget);
+}
+
+function* decodeEntries(data: Buffer, format: BodyFormat, limits: BodyLimits): Sliced<DecodedEntry[]> {
   const recordLimits = {
     maxRecords: limits.maxRecords,
     maxKeysPerRecord: limits.maxKeysPerRecord,
@@ -114,13 +141,13 @@ export function decodeBody(
   };
   switch (format) {
     case 'lines':
-      return decodeLines(data, limits.maxRecords);
+      return yield* decodeLines(data, limits.maxRecords);
     case 'msgpack':
-      return decodeFluentMsgpack(data, recordLimits).map((e) => entryFromRecord(e.record, e.timeMs));
+      return yield* fluentMsgpackEvents(data, recordLimits, (e) => entryFromRecord(e.record, e.timeMs));
     case 'json':
     case 'json_lines':
     case 'json_stream':
-      return decodeJsonEntries(data, recordLimits);
+      return yield* decodeJsonEntries(data, recordLimits);
     default:
       throw new BodyError(
         415,
@@ -132,48 +159,77 @@ export function decodeBody(
 /** Records above this size take the general path, so the reader's line buffer stays small. */
 const FAST_RECORD_MAX_BYTES = 1 << 20;
 const reader = new JsonRecordReader();
+/** Bytes of input, or items, between pauses of a sliced decode. */
+const SLICE_BYTES = 256 << 10;
+const SLICE_ITEMS = 256;
 
 /**
  * JSON records in body order: the usual record with a line is read without JSON.parse (its line lands in one
- * buffer for the whole body), anything else is parsed and handed to entryFromRecord.
+ * buffer for the whole body), anything else is parsed and handed to entryFromRecord. Each record is scanned
+ * for structure and limits before it is read.
  */
-function decodeJsonEntries(data: Buffer, limits: JsonRecordLimits): DecodedEntry[] {
-  const spans = scanJsonRecords(data, limits);
-  const entries: DecodedEntry[] = new Array(spans.length);
+function* decodeJsonEntries(data: Buffer, limits: JsonRecordLimits): Sliced<DecodedEntry[]> {
+  const records = new JsonRecordSpans(data, limits);
+  const entries: DecodedEntry[] = [];
   let lines: Buffer | undefined;
   let pos = 0;
-  for (let i = 0; i < spans.length; i++) {
-    const span = spans[i]!;
+  let work = 0;
+  let items = 0;
+  for (let span = records.next(); span; span = records.next()) {
+    const i = entries.length;
     const rec =
       span.end - span.start <= FAST_RECORD_MAX_BYTES
         ? reader.read(data.subarray(span.start, span.end))
         : undefined;
     if (!rec) {
-      entries[i] = entryFromRecord(parseJsonRecord(data, span, i));
-      continue;
+      entries.push(entryFromRecord(parseJsonRecord(data, span, i)));
+    } else {
+      // Unescaped, a line is never longer than its JSON text, so the body's size bounds them all.
+      lines ??= Buffer.allocUnsafe(data.length);
+      // Copied at once: another request's decode may use the shared reader at the next pause.
+      reader.line.copy(lines, pos, 0, rec.length);
+      const entry: DecodedEntry = { bytes: lines.subarray(pos, pos + rec.length), meta: rec.meta };
+      if (rec.timeMs !== undefined) entry.timeMs = rec.timeMs;
+      pos += rec.length;
+      entries.push(entry);
     }
-    // Unescaped, a line is never longer than its JSON text, so the body's size bounds them all.
-    lines ??= Buffer.allocUnsafe(data.length);
-    reader.line.copy(lines, pos, 0, rec.length);
-    const entry: DecodedEntry = { bytes: lines.subarray(pos, pos + rec.length), meta: rec.meta };
-    if (rec.timeMs !== undefined) entry.timeMs = rec.timeMs;
-    pos += rec.length;
-    entries[i] = entry;
+    work += span.end - span.start;
+    if (work >= SLICE_BYTES || ++items >= SLICE_ITEMS) {
+      work = 0;
+      items = 0;
+      yield;
+    }
   }
   return entries;
 }
 
 /** Plain text: one entry per non-empty line, `\r` before `\n` dropped; invalid UTF-8 becomes U+FFFD. */
-function decodeLines(data: Buffer, maxRecords: number): DecodedEntry[] {
+function* decodeLines(data: Buffer, maxRecords: number): Sliced<DecodedEntry[]> {
   const entries: DecodedEntry[] = [];
   let start = 0;
+  let items = 0;
   while (start < data.length) {
+    // Runs of empty lines are skipped byte by byte, pausing now and then: a body of nothing but newlines
+    // is cheap, never one indexOf and string per newline.
+    if (data[start] === 10) {
+      start++;
+      if (++items >= SLICE_ITEMS * 64) {
+        items = 0;
+        yield;
+      }
+      continue;
+    }
     let nl = data.indexOf(10, start);
     if (nl < 0) nl = data.length;
     const line = stripLineEnd(data.toString('utf8', start, nl));
     start = nl + 1;
+    if (++items >= SLICE_ITEMS) {
+      items = 0;
+      yield;
+    }
     if (line === '') continue;
-    if (entries.length >= maxRecords) throw new BodyError(413, `body has more than ${maxRecords} lines`);
+    if (entries.length >= maxRecords)
+      throw new BodyError(413, `body has more than ${maxRecords} lines (limit ingest.maxRecords)`);
     entries.push({ line, meta: { ...EMPTY_META } });
   }
   return entries;

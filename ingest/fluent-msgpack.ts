@@ -7,8 +7,10 @@
  *
  * Binary map keys and binary values are decoded as UTF-8 text (invalid sequences become U+FFFD).
  */
-import { DecodeError, decodeMulti, ExtData, ExtensionCodec } from '@msgpack/msgpack';
+import { DecodeError, Decoder, ExtData, ExtensionCodec } from '@msgpack/msgpack';
 import { BodyError } from './body-error.js';
+import { MsgpackScanner } from './msgpack-scan.js';
+import { runToEnd, type Sliced } from './work-slices.js';
 
 export interface FluentEvent {
   /** Event time in epoch ms; absent for bare record maps. */
@@ -80,38 +82,91 @@ function mapKey(key: unknown): string | number {
   throw new DecodeError(`map keys must be strings, got ${key === null ? 'nil' : typeof key}`);
 }
 
+/** Every event of `buf` at once (Kafka messages, which are small). */
 export function decodeFluentMsgpack(buf: Uint8Array, limits: MsgpackLimits): FluentEvent[] {
-  const events: FluentEvent[] = [];
-  let index = 0;
-  const decoder = decodeMulti(buf, {
+  return runToEnd(fluentMsgpackEvents(buf, limits, (e) => e));
+}
+
+/** Bytes of input between pauses of the sliced decode. */
+const SLICE_BYTES = 256 << 10;
+const SLICE_EVENTS = 256;
+
+/**
+ * Each event of `buf`, handed to `map` as soon as it is decoded (so the decoded record can be dropped), in a
+ * Sliced run that pauses every few hundred KB. Each event's headers are scanned for depth and size before
+ * the decoder builds it; any refusal throws a BodyError and nothing of the body is returned.
+ */
+export function* fluentMsgpackEvents<T>(
+  buf: Uint8Array,
+  limits: MsgpackLimits,
+  map: (e: FluentEvent) => T,
+): Sliced<T[]> {
+  const out: T[] = [];
+  const scanner = new MsgpackScanner(buf);
+  const exact = { maxDepth: limits.maxDepth, maxElements: limits.maxKeysPerRecord };
+  // An item that is neither a map nor a 2-element event array is refused once decoded; until then it gets
+  // the room of an event's envelope.
+  const loose = { maxDepth: limits.maxDepth + 2, maxElements: limits.maxKeysPerRecord + 4 };
+  const decoder = new Decoder({
     extensionCodec,
     mapKeyConverter: mapKey,
     maxMapLength: limits.maxKeysPerRecord,
     maxArrayLength: Math.max(2, limits.maxKeysPerRecord),
   });
-  try {
-    for (const item of decoder) {
-      const event = toEvent(item, index);
-      if (event) {
-        if (events.length >= limits.maxRecords)
-          throw new BodyError(413, `body has more than ${limits.maxRecords} records`);
-        event.record = normalize(event.record, limits, index);
-        events.push(event);
-      }
-      index++;
+  let index = 0;
+  let records = 0;
+  let pos = 0;
+  let work = 0;
+  let events = 0;
+  while (pos < buf.length) {
+    const start = pos;
+    const b = buf[pos]!;
+    if (b === 0x92) {
+      // [header, record]: the header ([time, metadata] or time) and the record each within the record limits.
+      pos = scanner.valueEnd(scanner.valueEnd(pos + 1, index, exact), index, exact);
+    } else {
+      pos = scanner.valueEnd(
+        pos,
+        index,
+        (b >= 0x80 && b <= 0x8f) || b === 0xde || b === 0xdf ? exact : loose,
+      );
     }
-  } catch (err) {
-    if (err instanceof BodyError) throw err;
-    const message = (err as Error).message;
-    if (/^Max length exceeded: (map|array) length/.test(message)) {
-      throw new BodyError(400, `record ${index} has more than ${limits.maxKeysPerRecord} keys`);
+    let item: unknown;
+    try {
+      item = decoder.decode(buf.subarray(start, pos));
+    } catch (err) {
+      throw decodeError(err, index, limits);
     }
-    if (err instanceof RangeError || err instanceof DecodeError) {
-      throw new BodyError(400, `invalid msgpack in event ${index}: ${message}`);
+    const event = toEvent(item, index);
+    if (event) {
+      if (records >= limits.maxRecords) throw tooManyRecords(limits);
+      records++;
+      event.record = normalize(event.record, limits, index);
+      out.push(map(event));
     }
-    throw err;
+    index++;
+    work += pos - start;
+    if (work >= SLICE_BYTES || ++events >= SLICE_EVENTS) {
+      work = 0;
+      events = 0;
+      yield;
+    }
   }
-  return events;
+  return out;
+}
+
+function tooManyRecords(limits: MsgpackLimits): BodyError {
+  return new BodyError(413, `body has more than ${limits.maxRecords} records (limit ingest.maxRecords)`);
+}
+
+function decodeError(err: unknown, index: number, limits: MsgpackLimits): Error {
+  if (err instanceof BodyError) return err;
+  const message = (err as Error).message;
+  if (/^Max length exceeded: (map|array) length/.test(message)) return tooManyKeys(limits, index);
+  if (err instanceof RangeError || err instanceof DecodeError) {
+    return new BodyError(400, `invalid msgpack in event ${index}: ${message}`);
+  }
+  return err as Error;
 }
 
 /** The event's time and record; undefined for group markers. */
@@ -162,7 +217,10 @@ function normalize(value: unknown, limits: MsgpackLimits, index: number): unknow
       };
     }
     if (depth >= limits.maxDepth) {
-      throw new BodyError(400, `record ${index} is nested more than ${limits.maxDepth} levels deep`);
+      throw new BodyError(
+        400,
+        `record ${index} is nested more than ${limits.maxDepth} levels deep (limit ingest.maxDepth)`,
+      );
     }
     if (Array.isArray(v)) {
       keys += v.length;
@@ -181,5 +239,8 @@ function normalize(value: unknown, limits: MsgpackLimits, index: number): unknow
 }
 
 function tooManyKeys(limits: MsgpackLimits, index: number): BodyError {
-  return new BodyError(400, `record ${index} has more than ${limits.maxKeysPerRecord} keys`);
+  return new BodyError(
+    400,
+    `record ${index} has more than ${limits.maxKeysPerRecord} keys (limit ingest.maxKeysPerRecord)`,
+  );
 }

@@ -8,6 +8,7 @@ import { registryLoader } from '../../reports/registry-loader.js';
 import { startSchedules } from '../../reports/scheduler.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
 import { openStore } from '../../store/open-store.js';
+import { exitOnAbort, startWatchdog } from '../fatal-exits.js';
 import { advertiseServer } from '../server-advert.js';
 
 export const serveUsage = `usage: egresslens serve [options]
@@ -29,11 +30,13 @@ export async function runServe(config: Config): Promise<number> {
   const log = pino({ level: config.logLevel, base: { service: 'egresslens' } });
   const store = await openStore(config);
   await store.migrate();
+  exitOnAbort(); // after chDB is loaded: see fatal-exits.ts
   const pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
   const registry = registryLoader(config.registry);
   await registry(); // a broken registry file fails the start, with the file named, not the first report
   const { app } = await buildServer({ config, store, pipeline, log, registry });
   const address = await app.listen({ host: config.host, port: config.port });
+  const watchdog = config.watchdogMs > 0 ? startWatchdog(config.watchdogMs) : undefined;
   const advert =
     store.kind === 'embedded'
       ? advertiseServer(config.data, address, config.authToken !== undefined)
@@ -89,6 +92,7 @@ export async function runServe(config: Config): Promise<number> {
   await pipeline.close();
   await store.close();
   advert?.remove();
+  await watchdog?.stop();
   log.info({ stats: pipeline.stats }, 'stopped');
   return kafkaFailed ? 1 : 0;
 }
