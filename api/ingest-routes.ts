@@ -225,7 +225,9 @@ async function appendEntries(
     let ctx = contexts.get(source);
     if (!ctx) contexts.set(source, (ctx = { source, origin }));
     ctx.timeMs = e.timeMs;
-    if (e.line === '' || e.bytes?.length === 0) {
+    if (e.deadLetter) {
+      pipeline.appendDeadLetter(e.deadLetter.reason, e.deadLetter.raw, ctx);
+    } else if (e.line === '' || e.bytes?.length === 0) {
       pipeline.appendDeadLetter('empty log line', '', ctx);
     } else if (e.bytes) {
       pipeline.appendLine(e.bytes, 0, e.bytes.length, ctx);

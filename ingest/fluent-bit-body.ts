@@ -43,6 +43,8 @@ export interface DecodedEntry {
   meta: SourceMeta;
   /** Fluent Bit's record timestamp in epoch ms, when present (date key for JSON formats, event time for msgpack). */
   timeMs?: number;
+  /** A record kept as a dead letter instead of being decoded (over maxRecordBytes): why, and its start. */
+  deadLetter?: { reason: string; raw: string };
 }
 
 export type BodyFormat = 'json' | 'json_lines' | 'json_stream' | 'msgpack' | 'lines';
@@ -58,9 +60,32 @@ export interface BodyLimits {
   maxKeysPerRecord: number;
   /** Nesting of objects/arrays in one record; over it → 400. Default 64. */
   maxDepth?: number;
+  /** A record (or line) longer than this is not decoded but kept as a dead letter with its start. Default 1 MiB. */
+  maxRecordBytes?: number;
 }
 
 export const DEFAULT_MAX_DEPTH = 64;
+export const DEFAULT_MAX_RECORD_BYTES = 1 << 20;
+/** How much of an over-long record its dead letter keeps. */
+const KEPT_RAW_BYTES = 64 << 10;
+
+/** The dead-letter entry for record `index` of `bytes` bytes starting at `data[start]`. */
+function oversizeEntry(
+  data: Uint8Array,
+  start: number,
+  bytes: number,
+  index: number,
+  max: number,
+): DecodedEntry {
+  const kept = Buffer.from(data.buffer, data.byteOffset + start, Math.min(bytes, KEPT_RAW_BYTES));
+  return {
+    meta: { ...EMPTY_META },
+    deadLetter: {
+      reason: `record ${index} is ${bytes} bytes, over ingest.maxRecordBytes (${max}); its first ${kept.length} bytes are kept`,
+      raw: kept.toString('utf8'),
+    },
+  };
+}
 
 const CONTENT_TYPES: Readonly<Record<string, BodyFormat>> = {
   'application/json': 'json',
@@ -108,7 +133,7 @@ export function decodeBody(
 ): DecodedEntry[] {
   const format = opts.format ?? formatFromContentType(opts.contentType);
   const data = decodeContentEncoding(body, opts.contentEncoding, opts.limits.maxDecodedBytes);
-  return runToEnd(decodeEntries(data, format, opts.limits));
+  return runToEnd(decodeBodySteps(data, format, opts.limits));
 }
 
 /**
@@ -130,20 +155,30 @@ export async function decodeBodySliced(
   const format = opts.format ?? formatFromContentType(opts.contentType);
   const data = await decodeContentEncodingAsync(body, opts.contentEncoding, opts.limits.maxDecodedBytes);
   opts.budget.checkHeap?.();
-  return runSliced(decodeEntries(data, format, opts.limits), opts.budget);
+  return runSliced(decodeBodySteps(data, format, opts.limits), opts.budget);
 }
 
-function* decodeEntries(data: Buffer, format: BodyFormat, limits: BodyLimits): Sliced<DecodedEntry[]> {
+/** The record decoding behind both, on a body whose Content-Encoding is undone, pausing at each `yield`. */
+export function* decodeBodySteps(
+  data: Buffer,
+  format: BodyFormat,
+  limits: BodyLimits,
+): Sliced<DecodedEntry[]> {
   const recordLimits = {
     maxRecords: limits.maxRecords,
     maxKeysPerRecord: limits.maxKeysPerRecord,
     maxDepth: limits.maxDepth ?? DEFAULT_MAX_DEPTH,
+    maxRecordBytes: limits.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
   };
   switch (format) {
     case 'lines':
-      return yield* decodeLines(data, limits.maxRecords);
+      return yield* decodeLines(data, recordLimits);
     case 'msgpack':
-      return yield* fluentMsgpackEvents(data, recordLimits, (e) => entryFromRecord(e.record, e.timeMs));
+      return yield* fluentMsgpackEvents(data, recordLimits, (e, index) =>
+        e.tooLarge
+          ? oversizeEntry(data, e.tooLarge.start, e.tooLarge.bytes, index, recordLimits.maxRecordBytes)
+          : entryFromRecord(e.record, e.timeMs),
+      );
     case 'json':
     case 'json_lines':
     case 'json_stream':
@@ -168,69 +203,116 @@ const SLICE_ITEMS = 256;
  * buffer for the whole body), anything else is parsed and handed to entryFromRecord. Each record is scanned
  * for structure and limits before it is read.
  */
-function* decodeJsonEntries(data: Buffer, limits: JsonRecordLimits): Sliced<DecodedEntry[]> {
-  const records = new JsonRecordSpans(data, limits);
-  const entries: DecodedEntry[] = [];
-  let lines: Buffer | undefined;
-  let pos = 0;
-  let work = 0;
-  let items = 0;
-  for (let span = records.next(); span; span = records.next()) {
-    const i = entries.length;
-    const rec =
-      span.end - span.start <= FAST_RECORD_MAX_BYTES
-        ? reader.read(data.subarray(span.start, span.end))
-        : undefined;
-    if (!rec) {
-      entries.push(entryFromRecord(parseJsonRecord(data, span, i)));
-    } else {
+function* decodeJsonEntries(
+  data: Buffer,
+  limits: JsonRecordLimits & { maxRecordBytes: number },
+): Sliced<DecodedEntry[]> {
+  const decoder = new JsonEntries(data, limits);
+  while (!decoder.step()) yield;
+  return decoder.entries;
+}
+
+/** The work between two pauses lives in plain methods: V8 optimizes them better than generator bodies. */
+class JsonEntries {
+  readonly entries: DecodedEntry[] = [];
+  private readonly records: JsonRecordSpans;
+  private lines: Buffer | undefined;
+  private pos = 0;
+
+  private readonly maxRecordBytes: number;
+
+  constructor(
+    private readonly data: Buffer,
+    limits: JsonRecordLimits & { maxRecordBytes: number },
+  ) {
+    this.records = new JsonRecordSpans(data, limits);
+    this.maxRecordBytes = limits.maxRecordBytes;
+  }
+
+  /** Decodes up to a slice's worth of records; true when the body is done. */
+  step(): boolean {
+    const { data, records, entries } = this;
+    let work = 0;
+    for (let items = 0; items < SLICE_ITEMS && work < SLICE_BYTES; items++) {
+      if (records.skipGap(SLICE_BYTES)) return false;
+      const span = records.next();
+      if (!span) return true;
+      const bytes = span.end - span.start;
+      work += bytes;
+      if (bytes > this.maxRecordBytes) {
+        entries.push(oversizeEntry(data, span.start, bytes, entries.length, this.maxRecordBytes));
+        continue;
+      }
+      const rec =
+        span.end - span.start <= FAST_RECORD_MAX_BYTES
+          ? reader.read(data.subarray(span.start, span.end))
+          : undefined;
+      if (!rec) {
+        entries.push(entryFromRecord(parseJsonRecord(data, span, entries.length)));
+        continue;
+      }
       // Unescaped, a line is never longer than its JSON text, so the body's size bounds them all.
-      lines ??= Buffer.allocUnsafe(data.length);
-      // Copied at once: another request's decode may use the shared reader at the next pause.
-      reader.line.copy(lines, pos, 0, rec.length);
-      const entry: DecodedEntry = { bytes: lines.subarray(pos, pos + rec.length), meta: rec.meta };
+      this.lines ??= Buffer.allocUnsafe(data.length);
+      // Copied at once: another request's decode may use the shared reader after this slice.
+      reader.line.copy(this.lines, this.pos, 0, rec.length);
+      const entry: DecodedEntry = {
+        bytes: this.lines.subarray(this.pos, this.pos + rec.length),
+        meta: rec.meta,
+      };
       if (rec.timeMs !== undefined) entry.timeMs = rec.timeMs;
-      pos += rec.length;
+      this.pos += rec.length;
       entries.push(entry);
     }
-    work += span.end - span.start;
-    if (work >= SLICE_BYTES || ++items >= SLICE_ITEMS) {
-      work = 0;
-      items = 0;
-      yield;
-    }
+    return false;
+  }
+}
+
+/** Plain text: one entry per non-empty line, `\r` before `\n` dropped; invalid UTF-8 becomes U+FFFD. */
+function* decodeLines(
+  data: Buffer,
+  limits: { maxRecords: number; maxRecordBytes: number },
+): Sliced<DecodedEntry[]> {
+  const entries: DecodedEntry[] = [];
+  let start = 0;
+  while (start < data.length) {
+    start = splitLines(data, start, entries, limits);
+    yield;
   }
   return entries;
 }
 
-/** Plain text: one entry per non-empty line, `\r` before `\n` dropped; invalid UTF-8 becomes U+FFFD. */
-function* decodeLines(data: Buffer, maxRecords: number): Sliced<DecodedEntry[]> {
-  const entries: DecodedEntry[] = [];
-  let start = 0;
-  let items = 0;
-  while (start < data.length) {
-    // Runs of empty lines are skipped byte by byte, pausing now and then: a body of nothing but newlines
-    // is cheap, never one indexOf and string per newline.
+/** Lines from `start` for one slice of work; returns where it stopped. */
+function splitLines(
+  data: Buffer,
+  start: number,
+  entries: DecodedEntry[],
+  { maxRecords, maxRecordBytes }: { maxRecords: number; maxRecordBytes: number },
+): number {
+  let budget = SLICE_BYTES * 4;
+  for (let items = 0; items < SLICE_ITEMS && start < data.length; items++) {
+    // A run of empty lines is crossed byte by byte, never one indexOf and string per newline.
     if (data[start] === 10) {
-      start++;
-      if (++items >= SLICE_ITEMS * 64) {
-        items = 0;
-        yield;
-      }
+      const from = start;
+      const end = Math.min(data.length, start + budget);
+      while (start < end && data[start] === 10) start++;
+      budget -= start - from;
+      if (budget <= 0) return start;
       continue;
     }
     let nl = data.indexOf(10, start);
     if (nl < 0) nl = data.length;
-    const line = stripLineEnd(data.toString('utf8', start, nl));
+    const lineStart = start;
+    budget -= nl - start;
     start = nl + 1;
-    if (++items >= SLICE_ITEMS) {
-      items = 0;
-      yield;
-    }
-    if (line === '') continue;
+    const entry: DecodedEntry =
+      nl - lineStart > maxRecordBytes
+        ? oversizeEntry(data, lineStart, nl - lineStart, entries.length, maxRecordBytes)
+        : { line: stripLineEnd(data.toString('utf8', lineStart, nl)), meta: { ...EMPTY_META } };
+    if (entry.line === '') continue;
     if (entries.length >= maxRecords)
       throw new BodyError(413, `body has more than ${maxRecords} lines (limit ingest.maxRecords)`);
-    entries.push({ line, meta: { ...EMPTY_META } });
+    entries.push(entry);
+    if (budget <= 0) return start;
   }
-  return entries;
+  return start;
 }

@@ -9,13 +9,15 @@
  */
 import { DecodeError, Decoder, ExtData, ExtensionCodec } from '@msgpack/msgpack';
 import { BodyError } from './body-error.js';
-import { MsgpackScanner } from './msgpack-scan.js';
+import { type MsgpackScanLimits, MsgpackScanner } from './msgpack-scan.js';
 import { runToEnd, type Sliced } from './work-slices.js';
 
 export interface FluentEvent {
   /** Event time in epoch ms; absent for bare record maps. */
   timeMs?: number;
   record: unknown;
+  /** Set, with `record` undefined, for an event over maxRecordBytes: left undecoded, where it is in the body. */
+  tooLarge?: { start: number; bytes: number };
 }
 
 export interface MsgpackLimits {
@@ -24,6 +26,8 @@ export interface MsgpackLimits {
   maxKeysPerRecord: number;
   /** Deepest nesting of maps and arrays inside one record. */
   maxDepth: number;
+  /** Events longer than this are not decoded (see FluentEvent.tooLarge); unlimited when absent. */
+  maxRecordBytes?: number;
 }
 
 /** Fluent Bit's EventTime, as decoded from extension type 0. */
@@ -99,60 +103,78 @@ const SLICE_EVENTS = 256;
 export function* fluentMsgpackEvents<T>(
   buf: Uint8Array,
   limits: MsgpackLimits,
-  map: (e: FluentEvent) => T,
+  map: (e: FluentEvent, index: number) => T,
 ): Sliced<T[]> {
-  const out: T[] = [];
-  const scanner = new MsgpackScanner(buf);
-  const exact = { maxDepth: limits.maxDepth, maxElements: limits.maxKeysPerRecord };
-  // An item that is neither a map nor a 2-element event array is refused once decoded; until then it gets
-  // the room of an event's envelope.
-  const loose = { maxDepth: limits.maxDepth + 2, maxElements: limits.maxKeysPerRecord + 4 };
-  const decoder = new Decoder({
-    extensionCodec,
-    mapKeyConverter: mapKey,
-    maxMapLength: limits.maxKeysPerRecord,
-    maxArrayLength: Math.max(2, limits.maxKeysPerRecord),
-  });
-  let index = 0;
-  let records = 0;
-  let pos = 0;
-  let work = 0;
-  let events = 0;
-  while (pos < buf.length) {
-    const start = pos;
-    const b = buf[pos]!;
-    if (b === 0x92) {
-      // [header, record]: the header ([time, metadata] or time) and the record each within the record limits.
-      pos = scanner.valueEnd(scanner.valueEnd(pos + 1, index, exact), index, exact);
-    } else {
-      pos = scanner.valueEnd(
-        pos,
-        index,
-        (b >= 0x80 && b <= 0x8f) || b === 0xde || b === 0xdf ? exact : loose,
-      );
-    }
-    let item: unknown;
-    try {
-      item = decoder.decode(buf.subarray(start, pos));
-    } catch (err) {
-      throw decodeError(err, index, limits);
-    }
-    const event = toEvent(item, index);
-    if (event) {
-      if (records >= limits.maxRecords) throw tooManyRecords(limits);
-      records++;
-      event.record = normalize(event.record, limits, index);
-      out.push(map(event));
-    }
-    index++;
-    work += pos - start;
-    if (work >= SLICE_BYTES || ++events >= SLICE_EVENTS) {
-      work = 0;
-      events = 0;
-      yield;
-    }
+  const events = new MsgpackEvents(buf, limits, map);
+  while (!events.step()) yield;
+  return events.out;
+}
+
+/** The work between two pauses lives in plain methods: V8 optimizes them better than generator bodies. */
+class MsgpackEvents<T> {
+  readonly out: T[] = [];
+  private readonly scanner: MsgpackScanner;
+  private readonly limits: MsgpackScanLimits;
+  private readonly decoder: Decoder;
+  private index = 0;
+  private records = 0;
+  private pos = 0;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly opts: MsgpackLimits,
+    private readonly map: (e: FluentEvent, index: number) => T,
+  ) {
+    this.scanner = new MsgpackScanner(buf);
+    this.limits = { maxDepth: opts.maxDepth, maxElements: opts.maxKeysPerRecord };
+    this.decoder = new Decoder({
+      extensionCodec,
+      mapKeyConverter: mapKey,
+      maxMapLength: opts.maxKeysPerRecord,
+      maxArrayLength: Math.max(2, opts.maxKeysPerRecord),
+    });
   }
-  return out;
+
+  /** Decodes up to a slice's worth of events; true when the body is done. */
+  step(): boolean {
+    const { buf, scanner, limits, opts } = this;
+    let work = 0;
+    for (let items = 0; items < SLICE_EVENTS && work < SLICE_BYTES; items++) {
+      if (this.pos >= buf.length) return true;
+      const start = this.pos;
+      const index = this.index;
+      // [header, record]: the header ([time, metadata] or time) and the record each within the record limits.
+      this.pos =
+        buf[start] === 0x92
+          ? scanner.valueEnd(scanner.valueEnd(start + 1, index, limits), index, limits)
+          : scanner.valueEnd(start, index, limits);
+      work += this.pos - start;
+      if (this.pos - start > (opts.maxRecordBytes ?? Number.POSITIVE_INFINITY)) {
+        if (this.records >= opts.maxRecords) throw tooManyRecords(opts);
+        this.out.push(
+          this.map({ record: undefined, tooLarge: { start, bytes: this.pos - start } }, this.records),
+        );
+        this.records++;
+        this.index++;
+        continue;
+      }
+      let item: unknown;
+      try {
+        item = this.decoder.decode(buf.subarray(start, this.pos));
+      } catch (err) {
+        throw decodeError(err, index, opts);
+      }
+      const event = toEvent(item, index);
+      if (event) {
+        if (this.records >= opts.maxRecords) throw tooManyRecords(opts);
+        event.record = normalize(event.record, opts, index);
+        this.out.push(this.map(event, this.records));
+        this.records++;
+      }
+      this.index++;
+    }
+    return this.pos >= buf.length;
+  }
 }
 
 function tooManyRecords(limits: MsgpackLimits): BodyError {

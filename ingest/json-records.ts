@@ -65,11 +65,15 @@ export function scanJsonRecords(buf: Buffer, limits: JsonRecordLimits): JsonSpan
   return spans;
 }
 
-/** The same records one at a time, so a caller can pause between them; `next()` is undefined at the end. */
+/**
+ * The same records one at a time, so a caller can pause between them: `next()` is undefined at the end, and
+ * `skipGap()` crosses whitespace between records a bounded stretch at a time (a body may be 64 MB of newlines).
+ */
 export class JsonRecordSpans {
   private readonly scanner: Scanner;
   private pos: number;
-  private readonly inArray: boolean;
+  private inArray = false;
+  private started = false;
   private count = 0;
   private done = false;
 
@@ -78,18 +82,33 @@ export class JsonRecordSpans {
     limits: JsonRecordLimits,
   ) {
     this.scanner = new Scanner(buf, limits);
-    const pos = this.scanner.skipWs(buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0);
-    this.inArray = buf[pos] === LBRACKET;
-    this.pos = this.inArray ? pos + 1 : pos;
-    if (this.inArray && buf[this.scanner.skipWs(this.pos)] === RBRACKET) {
-      this.pos = this.scanner.skipWs(this.pos) + 1;
-      this.finishArray();
-    }
+    this.pos = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  }
+
+  /** Skips at most `maxBytes` of whitespace; true when it stopped at that bound (more may follow). */
+  skipGap(maxBytes: number): boolean {
+    if (this.done) return false;
+    const limit = Math.min(this.buf.length, this.pos + maxBytes);
+    this.pos = this.scanner.skipWs(this.pos, limit);
+    return this.pos === limit && limit < this.buf.length;
   }
 
   next(): JsonSpan | undefined {
     if (this.done) return undefined;
     const { buf, scanner } = this;
+    if (!this.started) {
+      this.started = true;
+      const pos = scanner.skipWs(this.pos);
+      if (buf[pos] === LBRACKET) {
+        this.inArray = true;
+        this.pos = scanner.skipWs(pos + 1);
+        if (buf[this.pos] === RBRACKET) {
+          this.pos++;
+          this.finishArray();
+          return undefined;
+        }
+      }
+    }
     const start = scanner.skipWs(this.pos);
     if (!this.inArray && start >= buf.length) {
       this.done = true;
@@ -129,13 +148,15 @@ class Scanner {
     private readonly limits: JsonRecordLimits,
   ) {}
 
-  skipWs(pos: number): number {
+  /** Past the whitespace at `pos`, stopping at `limit` at the latest. */
+  skipWs(pos: number, limit = this.buf.length): number {
     const buf = this.buf;
-    for (;;) {
+    while (pos < limit) {
       const c = buf[pos];
       if (c !== SPACE && c !== LF && c !== CR && c !== TAB) return pos;
       pos++;
     }
+    return pos;
   }
 
   checkRecordCount(count: number): void {

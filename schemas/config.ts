@@ -65,6 +65,8 @@ export const ConfigSchema = z
         maxKeysPerRecord: positiveInt.default(1000),
         /** Nesting of maps/arrays in one record (JSON or msgpack); checked before values are built. */
         maxDepth: positiveInt.default(64),
+        /** A record or line longer than this is kept as a dead letter (its first 64 KiB), not decoded or parsed. */
+        maxRecordBytes: positiveInt.default(1 << 20),
         /** Time one body may take to decode (it is decoded in slices of ~10 ms); over it → 413. */
         maxDecodeMs: positiveInt.default(10_000),
         /** Bodies are refused (503 + Retry-After) while the JS heap in use is above this share of its limit. */
