@@ -36,8 +36,9 @@ export function startWatchdog(stallMs: number): Watchdog {
   const beats = new Int32Array(new SharedArrayBuffer(4));
   const heartbeat = setInterval(() => Atomics.add(beats, 0, 1), Math.max(10, Math.floor(stallMs / 4)));
   heartbeat.unref();
-  const worker = new Worker(WATCHDOG_SOURCE, {
-    eval: true,
+  const worker = new Worker(new URL('./watchdog-thread.js', import.meta.url), {
+    // The thread needs none of the process's flags (--input-type, --require, loaders would apply to it too).
+    execArgv: [],
     workerData: {
       beats,
       stallMs,
@@ -56,26 +57,6 @@ export function startWatchdog(stallMs: number): Watchdog {
     },
   };
 }
-
-const WATCHDOG_SOURCE = `
-const { workerData } = require('node:worker_threads');
-const { writeSync } = require('node:fs');
-const { beats, stallMs, line } = workerData;
-let seen = Atomics.load(beats, 0);
-let since = Date.now();
-setInterval(() => {
-  const now = Date.now();
-  const beat = Atomics.load(beats, 0);
-  if (beat !== seen) {
-    seen = beat;
-    since = now;
-    return;
-  }
-  if (now - since < stallMs) return;
-  try { writeSync(2, line.replace('"time":0', '"time":' + now) + '\\n'); } catch {}
-  process.kill(process.pid, 'SIGKILL');
-}, Math.max(5, Math.floor(stallMs / 10)));
-`;
 
 /** A pino-shaped fatal line (level 60), so log pipelines read it like the server's other lines. */
 function fatalLine(msg: string, time = 0): string {
