@@ -236,7 +236,7 @@ describe('bombs against a served instance', () => {
     const answer = await measured(name, () => request(port, 'POST', path, body, headers));
     const peak = rssMb('self', 'VmHWM');
     figures.push(
-      `${name}: ${body.length} B → ${answer.status} in ${answer.ms.toFixed(0)} ms, peak RSS +${(peak - before).toFixed(0)} MB`,
+      `${name}: ${body.length} B → ${answer.status} in ${answer.ms.toFixed(0)} ms, peak RSS +${Math.max(0, peak - before).toFixed(0)} MB`,
     );
     expect(answer.status, answer.body).toBe(expected.status);
     if (expected.status >= 400) {
