@@ -4,12 +4,15 @@
  * with Retry-After, which Fluent Bit retries.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { BodyError, type DecodedEntry, decodeBody } from '../ingest/fluent-bit-body.js';
+import { CriPartialCap } from '../ingest/cri-partial-cap.js';
+import { BodyError, type DecodedEntry, decodeBodySliced } from '../ingest/fluent-bit-body.js';
 import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
 import { RecentRequests } from '../ingest/recent-requests.js';
 import { NO_META, RowSources } from '../ingest/row-sources.js';
+import { Slicer, sliceBudget } from '../ingest/work-slices.js';
 import type { Config } from '../schemas/config.js';
 import type { RowSource } from '../store/row-encoder.js';
+import { HeapGuard } from './heap-guard.js';
 
 export interface IngestRouteOptions {
   pipeline: IngestPipeline;
@@ -25,6 +28,17 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
   const recent = new RecentRequests();
   const sources = new RowSources();
   const storeWaitMs = opts.storeWaitMs ?? 30_000;
+  const heap = new HeapGuard(limits.maxHeapUsedPercent);
+  const budget = () => sliceBudget(limits.maxDecodeMs, heap.check);
+
+  // Near the heap limit a body is refused before it is even read.
+  app.addHook('onRequest', async (_req, reply) => {
+    try {
+      heap.check();
+    } catch (err) {
+      return refuse(reply, err as BodyError);
+    }
+  });
 
   // Bodies stay bytes: each route decodes by content type and encoding itself, with its own limits.
   app.removeAllContentTypeParsers();
@@ -51,7 +65,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     route: string,
     body: Buffer,
     reply: FastifyReply,
-    decode: () => DecodedEntry[],
+    decode: () => Promise<DecodedEntry[]>,
     origin: string,
   ): Promise<unknown> => {
     const key = RecentRequests.key(route, body);
@@ -59,27 +73,29 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     if (earlier) {
       // A retry of a body already accepted: answer for it once the first copy is stored, within the same bound.
       const outcome = await waitStored(earlier, storeWaitMs);
+      if (outcome instanceof BodyError) return refuse(reply, outcome);
       if (outcome !== 'stored') return slow(reply);
       return { accepted: 0, duplicate: true };
     }
     if (refuseIfBusy(reply)) return reply;
-    let entries: DecodedEntry[];
+    // Claimed before decoding pauses, so a copy of this body arriving meanwhile waits on this one.
+    const claim = deferred();
+    recent.remember(key, claim.promise);
+    let result: { accepted: number; parsed: number; deadLetters: number };
     try {
-      entries = decode();
+      // Every refusal comes from decode(), before any entry reaches the pipeline: a refused body stores nothing.
+      const entries = await decode();
+      result = {
+        accepted: entries.length,
+        ...(await appendEntries(pipeline, entries, sources, origin, limits.maxRecordBytes)),
+      };
     } catch (err) {
-      if (err instanceof BodyError) return reply.code(err.status).send({ error: err.message });
+      claim.reject(err as Error);
+      if (err instanceof BodyError) return refuse(reply, err);
       throw err;
     }
-    const before = { parsed: pipeline.stats.parsed, dead: pipeline.stats.deadLetters };
-    appendEntries(pipeline, entries, sources, origin);
-    // Counted now: by the time the batch is stored, other requests' lines have joined it.
-    const result = {
-      accepted: entries.length,
-      parsed: pipeline.stats.parsed - before.parsed,
-      deadLetters: pipeline.stats.deadLetters - before.dead,
-    };
     const stored = pipeline.currentBatchStored();
-    recent.remember(key, stored);
+    stored.then(claim.resolve, claim.reject);
     // The rows stay queued and will be stored either way; a retry is recognised and not stored again.
     if ((await waitStored(stored, storeWaitMs)) !== 'stored') return slow(reply);
     return result;
@@ -96,7 +112,13 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       'fluent-bit',
       body,
       reply,
-      () => decodeBody(body, { contentType: type, contentEncoding: req.headers['content-encoding'], limits }),
+      () =>
+        decodeBodySliced(body, {
+          contentType: type,
+          contentEncoding: req.headers['content-encoding'],
+          limits,
+          budget: budget(),
+        }),
       req.ip,
     );
   });
@@ -111,18 +133,23 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       body,
       reply,
       () =>
-        decodeBody(body, {
+        decodeBodySliced(body, {
           contentType: type,
           contentEncoding: req.headers['content-encoding'],
           format: 'lines',
           limits,
+          budget: budget(),
         }),
       req.ip,
     );
   });
 }
 
-async function waitStored(stored: Promise<void>, ms: number): Promise<'stored' | 'waiting' | 'failed'> {
+/** `failed` for an outage; the BodyError itself when the awaited request was refused for its body. */
+async function waitStored(
+  stored: Promise<void>,
+  ms: number,
+): Promise<'stored' | 'waiting' | 'failed' | BodyError> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -131,11 +158,26 @@ async function waitStored(stored: Promise<void>, ms: number): Promise<'stored' |
         timer = setTimeout(r, ms, 'waiting');
       }),
     ]);
-  } catch {
-    return 'failed';
+  } catch (err) {
+    return err instanceof BodyError ? err : 'failed';
   } finally {
     clearTimeout(timer);
   }
+}
+
+function refuse(reply: FastifyReply, err: BodyError): FastifyReply {
+  if (err.status === 503) reply.header('Retry-After', RETRY_AFTER_S);
+  return reply.code(err.status).send({ error: err.message });
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }
 
 function slow(reply: FastifyReply): FastifyReply {
@@ -149,22 +191,60 @@ function bodyOf(body: unknown): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
 }
 
-/** Lines are copied into one buffer per request, so the pipeline scans bytes without a Buffer per line. */
-function appendEntries(
+/**
+ * Lines written back to UTF-8 in shared chunks of at least 1 MiB, so the pipeline scans bytes without a Buffer
+ * per line, and no pass over every line is needed first to size one buffer (60 ms for 60 MB of lines).
+ */
+class LineBytes {
+  buf = Buffer.allocUnsafe(0);
+  /** Where the last line written starts and ends (its newline excluded) in `buf`. */
+  start = 0;
+  end = 0;
+
+  write(line: string): void {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    const room = line.length * 3 + 1;
+    if (this.end + 1 + room > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(Math.max(LINE_CHUNK_BYTES, room));
+      this.end = -1;
+    }
+    this.start = this.end + 1;
+    this.end = this.start + this.buf.write(line, this.start);
+    this.buf[this.end] = 10;
+  }
+}
+
+const LINE_CHUNK_BYTES = 1 << 20;
+
+/**
+ * Lines reach the pipeline as bytes, so it scans them without a Buffer per line. The
+ * appends (where lines are parsed) pause every few ms, so a body of many small records does not hold the
+ * event loop. Returns this request's counts (other requests may append while it pauses).
+ */
+async function appendEntries(
   pipeline: IngestPipeline,
   entries: DecodedEntry[],
   sources: RowSources,
   origin: string,
-): void {
-  let total = 0;
-  for (const e of entries) if (e.line !== undefined) total += Buffer.byteLength(e.line) + 1;
-  const buf = Buffer.allocUnsafe(total);
-  let pos = 0;
+  maxRecordBytes: number,
+): Promise<{ parsed: number; deadLetters: number }> {
+  const bytes = new LineBytes();
   // One context per source, so a CRI line split into P fragments is joined across the request's records.
   const contexts = new Map<RowSource, LineContext>();
   let lastMeta: DecodedEntry['meta'] | undefined;
   let source: RowSource | undefined;
+  const slicer = new Slicer();
+  const cri = new CriPartialCap(pipeline, maxRecordBytes);
+  const counts = { parsed: 0, deadLetters: 0 };
+  let mark = { parsed: pipeline.stats.parsed, dead: pipeline.stats.deadLetters };
+  let appended = 0;
   for (const e of entries) {
+    if ((++appended & 63) === 0 && slicer.due) {
+      counts.parsed += pipeline.stats.parsed - mark.parsed;
+      counts.deadLetters += pipeline.stats.deadLetters - mark.dead;
+      await slicer.pause();
+      mark = { parsed: pipeline.stats.parsed, dead: pipeline.stats.deadLetters };
+    }
     // Records read without JSON.parse share one meta object per kubernetes map.
     if (!source || e.meta !== lastMeta) {
       lastMeta = e.meta;
@@ -173,18 +253,23 @@ function appendEntries(
     let ctx = contexts.get(source);
     if (!ctx) contexts.set(source, (ctx = { source, origin }));
     ctx.timeMs = e.timeMs;
-    if (e.line === '' || e.bytes?.length === 0) {
+    if (e.deadLetter) {
+      pipeline.appendDeadLetter(e.deadLetter.reason, e.deadLetter.raw, ctx);
+    } else if (e.line === '' || e.bytes?.length === 0) {
       pipeline.appendDeadLetter('empty log line', '', ctx);
     } else if (e.bytes) {
-      pipeline.appendLine(e.bytes, 0, e.bytes.length, ctx);
+      if (!cri.skip(ctx, e.bytes, 0, e.bytes.length)) pipeline.appendLine(e.bytes, 0, e.bytes.length, ctx);
     } else if (e.line !== undefined) {
-      const start = pos;
-      pos += buf.write(e.line, pos);
-      buf[pos++] = 10;
-      pipeline.appendLine(buf, start, pos - 1, ctx);
+      bytes.write(e.line);
+      if (!cri.skip(ctx, bytes.buf, bytes.start, bytes.end))
+        pipeline.appendLine(bytes.buf, bytes.start, bytes.end, ctx);
     } else if (e.object) {
       pipeline.appendObject(e.object, ctx);
     }
+    cri.check(ctx);
   }
   for (const ctx of contexts.values()) pipeline.endSource(ctx);
+  counts.parsed += pipeline.stats.parsed - mark.parsed;
+  counts.deadLetters += pipeline.stats.deadLetters - mark.dead;
+  return counts;
 }

@@ -12,12 +12,13 @@
  * type or encoding. Limits are checked before values are built wherever the format allows it.
  */
 import { BodyError } from './body-error.js';
-import { decodeContentEncoding } from './decode-content-encoding.js';
-import { decodeFluentMsgpack } from './fluent-msgpack.js';
+import { decodeContentEncoding, decodeContentEncodingAsync } from './decode-content-encoding.js';
+import { fluentMsgpackEvents } from './fluent-msgpack.js';
 import { JsonRecordReader } from './json-record-reader.js';
-import { type JsonRecordLimits, parseJsonRecord, scanJsonRecords } from './json-records.js';
+import { type JsonRecordLimits, JsonRecordSpans, parseJsonRecord } from './json-records.js';
 import { EMPTY_META } from './kubernetes-meta.js';
 import { entryFromRecord, stripLineEnd } from './record-entry.js';
+import { runSliced, runToEnd, type SliceBudget, type Sliced } from './work-slices.js';
 
 export { BodyError } from './body-error.js';
 export { metaFromKubernetes, workloadFromPodName } from './kubernetes-meta.js';
@@ -42,6 +43,8 @@ export interface DecodedEntry {
   meta: SourceMeta;
   /** Fluent Bit's record timestamp in epoch ms, when present (date key for JSON formats, event time for msgpack). */
   timeMs?: number;
+  /** A record kept as a dead letter instead of being decoded (over maxRecordBytes): why, and its start. */
+  deadLetter?: { reason: string; raw: string };
 }
 
 export type BodyFormat = 'json' | 'json_lines' | 'json_stream' | 'msgpack' | 'lines';
@@ -57,9 +60,32 @@ export interface BodyLimits {
   maxKeysPerRecord: number;
   /** Nesting of objects/arrays in one record; over it → 400. Default 64. */
   maxDepth?: number;
+  /** A record (or line) longer than this is not decoded but kept as a dead letter with its start. Default 1 MiB. */
+  maxRecordBytes?: number;
 }
 
 export const DEFAULT_MAX_DEPTH = 64;
+export const DEFAULT_MAX_RECORD_BYTES = 1 << 20;
+/** How much of an over-long record its dead letter keeps. */
+const KEPT_RAW_BYTES = 64 << 10;
+
+/** The dead-letter entry for record `index` of `bytes` bytes starting at `data[start]`. */
+function oversizeEntry(
+  data: Uint8Array,
+  start: number,
+  bytes: number,
+  index: number,
+  max: number,
+): DecodedEntry {
+  const kept = Buffer.from(data.buffer, data.byteOffset + start, Math.min(bytes, KEPT_RAW_BYTES));
+  return {
+    meta: { ...EMPTY_META },
+    deadLetter: {
+      reason: `record ${index} is ${bytes} bytes, over ingest.maxRecordBytes (${max}); its first ${kept.length} bytes are kept`,
+      raw: kept.toString('utf8'),
+    },
+  };
+}
 
 const CONTENT_TYPES: Readonly<Record<string, BodyFormat>> = {
   'application/json': 'json',
@@ -97,30 +123,66 @@ export function formatFromContentType(contentType: string | undefined, override?
 }
 
 /**
- * Entries in body order. `format` overrides the Content-Type. For the JSON formats a body whose first
- * non-blank byte is `[` is an array of records, anything else a sequence of records (json_stream, json_lines).
+ * Entries in body order, in one go (tests, tools). `format` overrides the Content-Type. For the JSON formats a
+ * body whose first non-blank byte is `[` is an array of records, anything else a sequence of records
+ * (json_stream, json_lines).
  */
 export function decodeBody(
   body: Buffer,
   opts: { contentType?: string; contentEncoding?: string; format?: BodyFormat; limits: BodyLimits },
 ): DecodedEntry[] {
   const format = opts.format ?? formatFromContentType(opts.contentType);
-  const { limits } = opts;
-  const data = decodeContentEncoding(body, opts.contentEncoding, limits.maxDecodedBytes);
+  const data = decodeContentEncoding(body, opts.contentEncoding, opts.limits.maxDecodedBytes);
+  return runToEnd(decodeBodySteps(data, format, opts.limits));
+}
+
+/**
+ * decodeBody for a server: the Content-Encoding is undone off the event loop (zlib's thread pool), stopping
+ * as soon as the output passes maxDecodedBytes, and the records are decoded in slices of a few ms. Throws
+ * BodyError 413 past the budget's deadline, 503 when the budget's heap check refuses to go on. Every
+ * refusal comes before any entry is returned, so nothing of a refused body is ever stored.
+ */
+export async function decodeBodySliced(
+  body: Buffer,
+  opts: {
+    contentType?: string;
+    contentEncoding?: string;
+    format?: BodyFormat;
+    limits: BodyLimits;
+    budget: SliceBudget;
+  },
+): Promise<DecodedEntry[]> {
+  const format = opts.format ?? formatFromContentType(opts.contentType);
+  const data = await decodeContentEncodingAsync(body, opts.contentEncoding, opts.limits.maxDecodedBytes);
+  opts.budget.checkHeap?.();
+  return runSliced(decodeBodySteps(data, format, opts.limits), opts.budget);
+}
+
+/** The record decoding behind both, on a body whose Content-Encoding is undone, pausing at each `yield`. */
+export function* decodeBodySteps(
+  data: Buffer,
+  format: BodyFormat,
+  limits: BodyLimits,
+): Sliced<DecodedEntry[]> {
   const recordLimits = {
     maxRecords: limits.maxRecords,
     maxKeysPerRecord: limits.maxKeysPerRecord,
     maxDepth: limits.maxDepth ?? DEFAULT_MAX_DEPTH,
+    maxRecordBytes: limits.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
   };
   switch (format) {
     case 'lines':
-      return decodeLines(data, limits.maxRecords);
+      return yield* decodeLines(data, recordLimits);
     case 'msgpack':
-      return decodeFluentMsgpack(data, recordLimits).map((e) => entryFromRecord(e.record, e.timeMs));
+      return yield* fluentMsgpackEvents(data, recordLimits, (e, index) =>
+        e.tooLarge
+          ? oversizeEntry(data, e.tooLarge.start, e.tooLarge.bytes, index, recordLimits.maxRecordBytes)
+          : entryFromRecord(e.record, e.timeMs),
+      );
     case 'json':
     case 'json_lines':
     case 'json_stream':
-      return decodeJsonEntries(data, recordLimits);
+      return yield* decodeJsonEntries(data, recordLimits);
     default:
       throw new BodyError(
         415,
@@ -132,49 +194,125 @@ export function decodeBody(
 /** Records above this size take the general path, so the reader's line buffer stays small. */
 const FAST_RECORD_MAX_BYTES = 1 << 20;
 const reader = new JsonRecordReader();
+/** Bytes of input, or items, between pauses of a sliced decode. */
+const SLICE_BYTES = 256 << 10;
+const SLICE_ITEMS = 256;
 
 /**
  * JSON records in body order: the usual record with a line is read without JSON.parse (its line lands in one
- * buffer for the whole body), anything else is parsed and handed to entryFromRecord.
+ * buffer for the whole body), anything else is parsed and handed to entryFromRecord. Each record is scanned
+ * for structure and limits before it is read.
  */
-function decodeJsonEntries(data: Buffer, limits: JsonRecordLimits): DecodedEntry[] {
-  const spans = scanJsonRecords(data, limits);
-  const entries: DecodedEntry[] = new Array(spans.length);
-  let lines: Buffer | undefined;
-  let pos = 0;
-  for (let i = 0; i < spans.length; i++) {
-    const span = spans[i]!;
-    const rec =
-      span.end - span.start <= FAST_RECORD_MAX_BYTES
-        ? reader.read(data.subarray(span.start, span.end))
-        : undefined;
-    if (!rec) {
-      entries[i] = entryFromRecord(parseJsonRecord(data, span, i));
-      continue;
+function* decodeJsonEntries(
+  data: Buffer,
+  limits: JsonRecordLimits & { maxRecordBytes: number },
+): Sliced<DecodedEntry[]> {
+  const decoder = new JsonEntries(data, limits);
+  while (!decoder.step()) yield;
+  return decoder.entries;
+}
+
+/** The work between two pauses lives in plain methods: V8 optimizes them better than generator bodies. */
+class JsonEntries {
+  readonly entries: DecodedEntry[] = [];
+  private readonly records: JsonRecordSpans;
+  private lines: Buffer | undefined;
+  private pos = 0;
+
+  private readonly maxRecordBytes: number;
+
+  constructor(
+    private readonly data: Buffer,
+    limits: JsonRecordLimits & { maxRecordBytes: number },
+  ) {
+    this.records = new JsonRecordSpans(data, limits);
+    this.maxRecordBytes = limits.maxRecordBytes;
+  }
+
+  /** Decodes up to a slice's worth of records; true when the body is done. */
+  step(): boolean {
+    const { data, records, entries } = this;
+    let work = 0;
+    for (let items = 0; items < SLICE_ITEMS && work < SLICE_BYTES; items++) {
+      if (records.skipGap(SLICE_BYTES)) return false;
+      const span = records.next();
+      if (!span) return true;
+      const bytes = span.end - span.start;
+      work += bytes;
+      if (bytes > this.maxRecordBytes) {
+        entries.push(oversizeEntry(data, span.start, bytes, entries.length, this.maxRecordBytes));
+        continue;
+      }
+      const rec =
+        span.end - span.start <= FAST_RECORD_MAX_BYTES
+          ? reader.read(data.subarray(span.start, span.end))
+          : undefined;
+      if (!rec) {
+        entries.push(entryFromRecord(parseJsonRecord(data, span, entries.length)));
+        continue;
+      }
+      // Unescaped, a line is never longer than its JSON text, so the body's size bounds them all.
+      this.lines ??= Buffer.allocUnsafe(data.length);
+      // Copied at once: another request's decode may use the shared reader after this slice.
+      reader.line.copy(this.lines, this.pos, 0, rec.length);
+      const entry: DecodedEntry = {
+        bytes: this.lines.subarray(this.pos, this.pos + rec.length),
+        meta: rec.meta,
+      };
+      if (rec.timeMs !== undefined) entry.timeMs = rec.timeMs;
+      this.pos += rec.length;
+      entries.push(entry);
     }
-    // Unescaped, a line is never longer than its JSON text, so the body's size bounds them all.
-    lines ??= Buffer.allocUnsafe(data.length);
-    reader.line.copy(lines, pos, 0, rec.length);
-    const entry: DecodedEntry = { bytes: lines.subarray(pos, pos + rec.length), meta: rec.meta };
-    if (rec.timeMs !== undefined) entry.timeMs = rec.timeMs;
-    pos += rec.length;
-    entries[i] = entry;
+    return false;
+  }
+}
+
+/** Plain text: one entry per non-empty line, `\r` before `\n` dropped; invalid UTF-8 becomes U+FFFD. */
+function* decodeLines(
+  data: Buffer,
+  limits: { maxRecords: number; maxRecordBytes: number },
+): Sliced<DecodedEntry[]> {
+  const entries: DecodedEntry[] = [];
+  let start = 0;
+  while (start < data.length) {
+    start = splitLines(data, start, entries, limits);
+    yield;
   }
   return entries;
 }
 
-/** Plain text: one entry per non-empty line, `\r` before `\n` dropped; invalid UTF-8 becomes U+FFFD. */
-function decodeLines(data: Buffer, maxRecords: number): DecodedEntry[] {
-  const entries: DecodedEntry[] = [];
-  let start = 0;
-  while (start < data.length) {
+/** Lines from `start` for one slice of work; returns where it stopped. */
+function splitLines(
+  data: Buffer,
+  start: number,
+  entries: DecodedEntry[],
+  { maxRecords, maxRecordBytes }: { maxRecords: number; maxRecordBytes: number },
+): number {
+  let budget = SLICE_BYTES * 4;
+  for (let items = 0; items < SLICE_ITEMS && start < data.length; items++) {
+    // A run of empty lines is crossed byte by byte, never one indexOf and string per newline.
+    if (data[start] === 10) {
+      const from = start;
+      const end = Math.min(data.length, start + budget);
+      while (start < end && data[start] === 10) start++;
+      budget -= start - from;
+      if (budget <= 0) return start;
+      continue;
+    }
     let nl = data.indexOf(10, start);
     if (nl < 0) nl = data.length;
-    const line = stripLineEnd(data.toString('utf8', start, nl));
+    const lineStart = start;
+    budget -= nl - start;
     start = nl + 1;
-    if (line === '') continue;
-    if (entries.length >= maxRecords) throw new BodyError(413, `body has more than ${maxRecords} lines`);
-    entries.push({ line, meta: { ...EMPTY_META } });
+    const entry: DecodedEntry =
+      nl - lineStart > maxRecordBytes
+        ? oversizeEntry(data, lineStart, nl - lineStart, entries.length, maxRecordBytes)
+        : { line: stripLineEnd(data.toString('utf8', lineStart, nl)), meta: { ...EMPTY_META } };
+    if (entry.line === '') continue;
+    if (entries.length >= maxRecords)
+      throw new BodyError(413, `body has more than ${maxRecords} lines (limit ingest.maxRecords)`);
+    entries.push(entry);
+    if (budget <= 0) return start;
   }
-  return entries;
+  return start;
 }

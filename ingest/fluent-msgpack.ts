@@ -7,13 +7,17 @@
  *
  * Binary map keys and binary values are decoded as UTF-8 text (invalid sequences become U+FFFD).
  */
-import { DecodeError, decodeMulti, ExtData, ExtensionCodec } from '@msgpack/msgpack';
+import { DecodeError, Decoder, ExtData, ExtensionCodec } from '@msgpack/msgpack';
 import { BodyError } from './body-error.js';
+import { type MsgpackScanLimits, MsgpackScanner } from './msgpack-scan.js';
+import { runToEnd, type Sliced } from './work-slices.js';
 
 export interface FluentEvent {
   /** Event time in epoch ms; absent for bare record maps. */
   timeMs?: number;
   record: unknown;
+  /** Set, with `record` undefined, for an event over maxRecordBytes: left undecoded, where it is in the body. */
+  tooLarge?: { start: number; bytes: number };
 }
 
 export interface MsgpackLimits {
@@ -22,6 +26,8 @@ export interface MsgpackLimits {
   maxKeysPerRecord: number;
   /** Deepest nesting of maps and arrays inside one record. */
   maxDepth: number;
+  /** Events longer than this are not decoded (see FluentEvent.tooLarge); unlimited when absent. */
+  maxRecordBytes?: number;
 }
 
 /** Fluent Bit's EventTime, as decoded from extension type 0. */
@@ -80,38 +86,109 @@ function mapKey(key: unknown): string | number {
   throw new DecodeError(`map keys must be strings, got ${key === null ? 'nil' : typeof key}`);
 }
 
+/** Every event of `buf` at once (Kafka messages, which are small). */
 export function decodeFluentMsgpack(buf: Uint8Array, limits: MsgpackLimits): FluentEvent[] {
-  const events: FluentEvent[] = [];
-  let index = 0;
-  const decoder = decodeMulti(buf, {
-    extensionCodec,
-    mapKeyConverter: mapKey,
-    maxMapLength: limits.maxKeysPerRecord,
-    maxArrayLength: Math.max(2, limits.maxKeysPerRecord),
-  });
-  try {
-    for (const item of decoder) {
+  return runToEnd(fluentMsgpackEvents(buf, limits, (e) => e));
+}
+
+/** Bytes of input between pauses of the sliced decode. */
+const SLICE_BYTES = 256 << 10;
+const SLICE_EVENTS = 256;
+
+/**
+ * Each event of `buf`, handed to `map` as soon as it is decoded (so the decoded record can be dropped), in a
+ * Sliced run that pauses every few hundred KB. Each event's headers are scanned for depth and size before
+ * the decoder builds it; any refusal throws a BodyError and nothing of the body is returned.
+ */
+export function* fluentMsgpackEvents<T>(
+  buf: Uint8Array,
+  limits: MsgpackLimits,
+  map: (e: FluentEvent, index: number) => T,
+): Sliced<T[]> {
+  const events = new MsgpackEvents(buf, limits, map);
+  while (!events.step()) yield;
+  return events.out;
+}
+
+/** The work between two pauses lives in plain methods: V8 optimizes them better than generator bodies. */
+class MsgpackEvents<T> {
+  readonly out: T[] = [];
+  private readonly scanner: MsgpackScanner;
+  private readonly limits: MsgpackScanLimits;
+  private readonly decoder: Decoder;
+  private index = 0;
+  private records = 0;
+  private pos = 0;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    private readonly opts: MsgpackLimits,
+    private readonly map: (e: FluentEvent, index: number) => T,
+  ) {
+    this.scanner = new MsgpackScanner(buf);
+    this.limits = { maxDepth: opts.maxDepth, maxElements: opts.maxKeysPerRecord };
+    this.decoder = new Decoder({
+      extensionCodec,
+      mapKeyConverter: mapKey,
+      maxMapLength: opts.maxKeysPerRecord,
+      maxArrayLength: Math.max(2, opts.maxKeysPerRecord),
+    });
+  }
+
+  /** Decodes up to a slice's worth of events; true when the body is done. */
+  step(): boolean {
+    const { buf, scanner, limits, opts } = this;
+    let work = 0;
+    for (let items = 0; items < SLICE_EVENTS && work < SLICE_BYTES; items++) {
+      if (this.pos >= buf.length) return true;
+      const start = this.pos;
+      const index = this.index;
+      // [header, record]: the header ([time, metadata] or time) and the record each within the record limits.
+      this.pos =
+        buf[start] === 0x92
+          ? scanner.valueEnd(scanner.valueEnd(start + 1, index, limits), index, limits)
+          : scanner.valueEnd(start, index, limits);
+      work += this.pos - start;
+      if (this.pos - start > (opts.maxRecordBytes ?? Number.POSITIVE_INFINITY)) {
+        if (this.records >= opts.maxRecords) throw tooManyRecords(opts);
+        this.out.push(
+          this.map({ record: undefined, tooLarge: { start, bytes: this.pos - start } }, this.records),
+        );
+        this.records++;
+        this.index++;
+        continue;
+      }
+      let item: unknown;
+      try {
+        item = this.decoder.decode(buf.subarray(start, this.pos));
+      } catch (err) {
+        throw decodeError(err, index, opts);
+      }
       const event = toEvent(item, index);
       if (event) {
-        if (events.length >= limits.maxRecords)
-          throw new BodyError(413, `body has more than ${limits.maxRecords} records`);
-        event.record = normalize(event.record, limits, index);
-        events.push(event);
+        if (this.records >= opts.maxRecords) throw tooManyRecords(opts);
+        event.record = normalize(event.record, opts, index);
+        this.out.push(this.map(event, this.records));
+        this.records++;
       }
-      index++;
+      this.index++;
     }
-  } catch (err) {
-    if (err instanceof BodyError) throw err;
-    const message = (err as Error).message;
-    if (/^Max length exceeded: (map|array) length/.test(message)) {
-      throw new BodyError(400, `record ${index} has more than ${limits.maxKeysPerRecord} keys`);
-    }
-    if (err instanceof RangeError || err instanceof DecodeError) {
-      throw new BodyError(400, `invalid msgpack in event ${index}: ${message}`);
-    }
-    throw err;
+    return this.pos >= buf.length;
   }
-  return events;
+}
+
+function tooManyRecords(limits: MsgpackLimits): BodyError {
+  return new BodyError(413, `body has more than ${limits.maxRecords} records (limit ingest.maxRecords)`);
+}
+
+function decodeError(err: unknown, index: number, limits: MsgpackLimits): Error {
+  if (err instanceof BodyError) return err;
+  const message = (err as Error).message;
+  if (/^Max length exceeded: (map|array) length/.test(message)) return tooManyKeys(limits, index);
+  if (err instanceof RangeError || err instanceof DecodeError) {
+    return new BodyError(400, `invalid msgpack in event ${index}: ${message}`);
+  }
+  return err as Error;
 }
 
 /** The event's time and record; undefined for group markers. */
@@ -162,7 +239,10 @@ function normalize(value: unknown, limits: MsgpackLimits, index: number): unknow
       };
     }
     if (depth >= limits.maxDepth) {
-      throw new BodyError(400, `record ${index} is nested more than ${limits.maxDepth} levels deep`);
+      throw new BodyError(
+        400,
+        `record ${index} is nested more than ${limits.maxDepth} levels deep (limit ingest.maxDepth)`,
+      );
     }
     if (Array.isArray(v)) {
       keys += v.length;
@@ -181,5 +261,8 @@ function normalize(value: unknown, limits: MsgpackLimits, index: number): unknow
 }
 
 function tooManyKeys(limits: MsgpackLimits, index: number): BodyError {
-  return new BodyError(400, `record ${index} has more than ${limits.maxKeysPerRecord} keys`);
+  return new BodyError(
+    400,
+    `record ${index} has more than ${limits.maxKeysPerRecord} keys (limit ingest.maxKeysPerRecord)`,
+  );
 }

@@ -59,42 +59,84 @@ export function parseJsonRecord(buf: Buffer, span: JsonSpan, index: number): unk
  * each top-level value. Throws BodyError 413 past `maxRecords`, 400 for structural errors and limits.
  */
 export function scanJsonRecords(buf: Buffer, limits: JsonRecordLimits): JsonSpan[] {
-  const scanner = new Scanner(buf, limits);
-  let pos = scanner.skipWs(buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0);
+  const records = new JsonRecordSpans(buf, limits);
   const spans: JsonSpan[] = [];
-  if (buf[pos] === LBRACKET) {
-    pos = scanner.skipWs(pos + 1);
-    if (buf[pos] === RBRACKET) {
-      pos++;
-    } else {
-      for (;;) {
-        pos = scanner.skipWs(pos);
-        scanner.checkRecordCount(spans.length);
-        const end = scanner.scanValue(pos, spans.length);
-        spans.push({ start: pos, end });
-        pos = scanner.skipWs(end);
-        const c = buf[pos];
-        if (c === COMMA) {
-          pos++;
-        } else if (c === RBRACKET) {
-          pos++;
-          break;
-        } else {
-          throw scanner.unexpected(pos, "',' or ']' after a record of the array");
+  for (let span = records.next(); span; span = records.next()) spans.push(span);
+  return spans;
+}
+
+/**
+ * The same records one at a time, so a caller can pause between them: `next()` is undefined at the end, and
+ * `skipGap()` crosses whitespace between records a bounded stretch at a time (a body may be 64 MB of newlines).
+ */
+export class JsonRecordSpans {
+  private readonly scanner: Scanner;
+  private pos: number;
+  private inArray = false;
+  private started = false;
+  private count = 0;
+  private done = false;
+
+  constructor(
+    private readonly buf: Buffer,
+    limits: JsonRecordLimits,
+  ) {
+    this.scanner = new Scanner(buf, limits);
+    this.pos = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  }
+
+  /** Skips at most `maxBytes` of whitespace; true when it stopped at that bound (more may follow). */
+  skipGap(maxBytes: number): boolean {
+    if (this.done) return false;
+    const limit = Math.min(this.buf.length, this.pos + maxBytes);
+    this.pos = this.scanner.skipWs(this.pos, limit);
+    return this.pos === limit && limit < this.buf.length;
+  }
+
+  next(): JsonSpan | undefined {
+    if (this.done) return undefined;
+    const { buf, scanner } = this;
+    if (!this.started) {
+      this.started = true;
+      const pos = scanner.skipWs(this.pos);
+      if (buf[pos] === LBRACKET) {
+        this.inArray = true;
+        this.pos = scanner.skipWs(pos + 1);
+        if (buf[this.pos] === RBRACKET) {
+          this.pos++;
+          this.finishArray();
+          return undefined;
         }
       }
     }
-    pos = scanner.skipWs(pos);
-    if (pos < buf.length) throw scanner.unexpected(pos, 'end of body after the array of records');
-    return spans;
+    const start = scanner.skipWs(this.pos);
+    if (!this.inArray && start >= buf.length) {
+      this.done = true;
+      return undefined;
+    }
+    scanner.checkRecordCount(this.count);
+    const end = scanner.scanValue(start, this.count);
+    this.count++;
+    this.pos = end;
+    if (this.inArray) {
+      const pos = scanner.skipWs(end);
+      const c = buf[pos];
+      if (c === COMMA) {
+        this.pos = pos + 1;
+      } else if (c === RBRACKET) {
+        this.pos = pos + 1;
+        this.finishArray();
+      } else {
+        throw scanner.unexpected(pos, "',' or ']' after a record of the array");
+      }
+    }
+    return { start, end };
   }
-  for (;;) {
-    pos = scanner.skipWs(pos);
-    if (pos >= buf.length) return spans;
-    scanner.checkRecordCount(spans.length);
-    const end = scanner.scanValue(pos, spans.length);
-    spans.push({ start: pos, end });
-    pos = end;
+
+  private finishArray(): void {
+    this.done = true;
+    const pos = this.scanner.skipWs(this.pos);
+    if (pos < this.buf.length) throw this.scanner.unexpected(pos, 'end of body after the array of records');
   }
 }
 
@@ -106,18 +148,23 @@ class Scanner {
     private readonly limits: JsonRecordLimits,
   ) {}
 
-  skipWs(pos: number): number {
+  /** Past the whitespace at `pos`, stopping at `limit` at the latest. */
+  skipWs(pos: number, limit = this.buf.length): number {
     const buf = this.buf;
-    for (;;) {
+    while (pos < limit) {
       const c = buf[pos];
       if (c !== SPACE && c !== LF && c !== CR && c !== TAB) return pos;
       pos++;
     }
+    return pos;
   }
 
   checkRecordCount(count: number): void {
     if (count >= this.limits.maxRecords)
-      throw new BodyError(413, `body has more than ${this.limits.maxRecords} records`);
+      throw new BodyError(
+        413,
+        `body has more than ${this.limits.maxRecords} records (limit ingest.maxRecords)`,
+      );
   }
 
   /** End of the value starting at `pos` (record number `index`, for messages). */
@@ -134,7 +181,7 @@ class Scanner {
         if (stack.length >= maxDepth) {
           throw new BodyError(
             400,
-            `record ${index} is nested more than ${maxDepth} levels deep (byte ${pos})`,
+            `record ${index} is nested more than ${maxDepth} levels deep (byte ${pos}; limit ingest.maxDepth)`,
           );
         }
         const close = c === LBRACE ? RBRACE : RBRACKET;
@@ -224,7 +271,10 @@ class Scanner {
   }
 
   private tooManyKeys(index: number): BodyError {
-    return new BodyError(400, `record ${index} has more than ${this.limits.maxKeysPerRecord} keys`);
+    return new BodyError(
+      400,
+      `record ${index} has more than ${this.limits.maxKeysPerRecord} keys (limit ingest.maxKeysPerRecord)`,
+    );
   }
 
   unexpected(pos: number, expected: string): BodyError {

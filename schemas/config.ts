@@ -98,6 +98,8 @@ export const ConfigSchema = z
     format: z.string().min(1).default('auto'),
     storeRaw: strictBoolean.default(false),
     ttlDays: positiveInt.optional(),
+    /** A stuck event loop (no turn for this long) kills the process with a fatal log, for its supervisor to restart; 0 turns it off. */
+    watchdogMs: z.coerce.number().int().min(0).default(30_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     clickhouse: z
       .object({
@@ -133,6 +135,14 @@ export const ConfigSchema = z
         maxDecodedBytes: positiveInt.default(64 << 20),
         maxRecords: positiveInt.default(100_000),
         maxKeysPerRecord: positiveInt.default(1000),
+        /** Nesting of maps/arrays in one record (JSON or msgpack); checked before values are built. */
+        maxDepth: positiveInt.default(64),
+        /** A record or line longer than this is kept as a dead letter (its first 64 KiB), not decoded or parsed. */
+        maxRecordBytes: positiveInt.default(1 << 20),
+        /** Time one body may take to decode (it is decoded in slices of ~10 ms); over it → 413. */
+        maxDecodeMs: positiveInt.default(10_000),
+        /** Bodies are refused (503 + Retry-After) while the JS heap in use is above this share of its limit. */
+        maxHeapUsedPercent: z.coerce.number().int().min(1).max(100).default(85),
       })
       .strict()
       .prefault({}),

@@ -13,6 +13,7 @@ import { StoreLockedError } from '../../store/chdb-store.js';
 import { dataDirLocked } from '../../store/data-dir-lock.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
+import { exitOnAbort, startWatchdog } from '../fatal-exits.js';
 import { advertiseServer } from '../server-advert.js';
 import { describeStartupError, StartupError } from '../startup-error.js';
 
@@ -38,6 +39,7 @@ export async function runServe(config: Config): Promise<number> {
   checkExposure(config);
   const log = pino({ level: config.logLevel, base: { service: 'egresslens' } });
   const { store, pipeline, registry, app, address, advert } = await start(config, log);
+  const watchdog = config.watchdogMs > 0 ? startWatchdog(config.watchdogMs) : undefined;
   const scheduler = startSchedules(config.schedules, {
     store,
     registry,
@@ -89,6 +91,7 @@ export async function runServe(config: Config): Promise<number> {
   await pipeline.close();
   await store.close();
   advert?.remove();
+  await watchdog?.stop();
   log.info({ stats: pipeline.stats }, 'stopped');
   return kafkaFailed ? 1 : 0;
 }
@@ -121,6 +124,7 @@ async function start(config: Config, log: Logger): Promise<Started> {
     }
     store = await openStore(config);
     await store.migrate();
+    exitOnAbort(); // after chDB is loaded: see fatal-exits.ts
     pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
     const registry = registryLoader(config.registry);
     await registry(); // a broken registry file fails the start, with the file named, not the first report

@@ -562,7 +562,9 @@ describe('Content-Encoding', () => {
       }),
     );
     expect(err.status).toBe(413);
-    expect(err.message).toBe(`decoded body exceeds ${body.length - 1} bytes`);
+    expect(err.message).toBe(
+      `decoded body exceeds ${body.length - 1} bytes (limit ingest.maxDecodedBytes): send smaller bodies or raise it`,
+    );
     // The cap holds for unencoded bodies too.
     expect(bodyError(() => decode(body, 'text/plain', { limits: { maxDecodedBytes: 10 } })).status).toBe(413);
   });
@@ -577,7 +579,9 @@ describe('Content-Encoding', () => {
     );
     console.info(`gzip bomb (${bomb.length} bytes → 200 MiB) refused in ${ms.toFixed(0)} ms`);
     expect(err.status).toBe(413);
-    expect(err.message).toBe(`decoded body exceeds ${64 << 20} bytes`);
+    expect(err.message).toBe(
+      `decoded body exceeds ${64 << 20} bytes (limit ingest.maxDecodedBytes): send smaller bodies or raise it`,
+    );
     expect(ms).toBeLessThan(1000);
   });
 });
@@ -602,7 +606,7 @@ describe('limits and bad input', () => {
     ] as const) {
       const err = bodyError(() => decode(body, type, { limits }));
       expect(err.status).toBe(413);
-      expect(err.message).toBe('body has more than 3 records');
+      expect(err.message).toBe('body has more than 3 records (limit ingest.maxRecords)');
       expect(decode(body, type, { limits: { maxRecords: 4 } })).toHaveLength(4);
     }
   });
@@ -632,7 +636,7 @@ describe('limits and bad input', () => {
     ] as const) {
       const err = bodyError(() => decode(body, type, { limits }));
       expect(err.status).toBe(400);
-      expect(err.message).toBe('record 1 has more than 10 keys');
+      expect(err.message).toBe('record 1 has more than 10 keys (limit ingest.maxKeysPerRecord)');
     }
     expect(decode(json([wide]), 'application/json', { limits: { maxKeysPerRecord: 11 } })).toHaveLength(1);
   });
@@ -646,7 +650,7 @@ describe('limits and bad input', () => {
       `1M-key JSON object (${(body.length / 2 ** 20).toFixed(1)} MiB) refused in ${ms.toFixed(1)} ms`,
     );
     expect(err.status).toBe(400);
-    expect(err.message).toBe('record 0 has more than 1000 keys');
+    expect(err.message).toBe('record 0 has more than 1000 keys (limit ingest.maxKeysPerRecord)');
     expect(ms).toBeLessThan(200);
 
     // Inside an array, and with a limit so large that only the key count can stop it: still 4xx.
@@ -668,7 +672,7 @@ describe('limits and bad input', () => {
     const mpTimed = timed(() => bodyError(() => decode(event, 'application/msgpack')));
     console.info(`1M-key msgpack map refused in ${mpTimed.ms.toFixed(1)} ms`);
     expect(mpTimed.value.status).toBe(400);
-    expect(mpTimed.value.message).toBe('record 0 has more than 1000 keys');
+    expect(mpTimed.value.message).toBe('record 0 has more than 1000 keys (limit ingest.maxKeysPerRecord)');
     expect(mpTimed.ms).toBeLessThan(200);
   });
 
@@ -682,7 +686,9 @@ describe('limits and bad input', () => {
       bodyError(() => decode(body, 'application/json', { limits: { maxDecodedBytes: 32 << 20 } })),
     );
     expect(tooBig.value.status).toBe(413);
-    expect(tooBig.value.message).toBe(`decoded body exceeds ${32 << 20} bytes`);
+    expect(tooBig.value.message).toBe(
+      `decoded body exceeds ${32 << 20} bytes (limit ingest.maxDecodedBytes): send smaller bodies or raise it`,
+    );
 
     const gz = gzipSync(body, { level: 1 });
     const tooBigGz = timed(() =>
@@ -696,7 +702,7 @@ describe('limits and bad input', () => {
       bodyError(() => decode(body, 'application/json', { limits: { maxRecords: 10_000 } })),
     );
     expect(tooMany.value.status).toBe(413);
-    expect(tooMany.value.message).toBe('body has more than 10000 records');
+    expect(tooMany.value.message).toBe('body has more than 10000 records (limit ingest.maxRecords)');
 
     const ok = timed(() => decode(body, 'application/json', { limits: { maxRecords: count } }));
     expect(ok.value).toHaveLength(count);
