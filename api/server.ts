@@ -7,11 +7,13 @@ import type { IngestPipeline } from '../ingest/pipeline.js';
 import type { RegistryEntry } from '../reports/registry.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
+import { StoreHealth } from '../store/store-health.js';
 import { registerAuth } from './auth.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { Metrics } from './metrics.js';
 import { queryRoutes } from './query-routes.js';
 import { reportRoutes } from './report-routes.js';
+import { limitRoutes, WorkLimiter } from './work-limiter.js';
 
 export interface ServerDeps {
   config: Config;
@@ -24,7 +26,16 @@ export interface ServerDeps {
   registry?: () => Promise<RegistryEntry[] | null>;
 }
 
-export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInstance; metrics: Metrics }> {
+export interface BuiltServer {
+  app: FastifyInstance;
+  metrics: Metrics;
+  /** The cap on analytic work; scheduled reports take their slots from it too. */
+  limiter: WorkLimiter;
+  /** The background store check /readyz answers from; stopped when the app closes. */
+  storeHealth: StoreHealth;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
   const { config, store, pipeline } = deps;
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -55,21 +66,64 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Probes answer from memory: /healthz touches nothing, /readyz reads what the background store check and
+  // the pipeline's insert outcomes last saw, so neither ever waits behind a query or an insert.
+  const limiter = new WorkLimiter({
+    maxConcurrent: config.limits.maxConcurrentQueries,
+    maxQueued: config.limits.maxQueuedQueries,
+    queueTimeoutMs: config.limits.queueTimeoutMs,
+  });
+  const storeHealth = new StoreHealth(() => store.ping());
+  await storeHealth.start();
+  app.addHook('onClose', async () => storeHealth.stop());
+  warnIfThreadPoolSmall(config.limits.maxConcurrentQueries, deps.log);
+
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const storeUp = await store.ping();
+    const check = storeHealth.snapshot();
     const intake = pipeline.state;
-    const ready = storeUp && intake !== 'store-down';
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not ready', store: storeUp ? 'up' : 'down', intake });
+    // Inserts failing is the store being down for intake, whatever SELECT 1 says.
+    const storeUp = check.up && intake !== 'store-down';
+    const ready = storeUp;
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not ready',
+      store: storeUp ? 'up' : 'down',
+      intake,
+      storeCheck: {
+        lastOkAgeMs: check.lastOkAgeMs,
+        lastCheckAgeMs: check.lastCheckAgeMs,
+        notReadyAfterMs: check.staleAfterMs,
+        ...(check.lastError ? { lastError: check.lastError } : {}),
+      },
+      queries: { running: limiter.running, queued: limiter.queued },
+    });
   });
   app.get('/metrics', { schema: { description: 'Prometheus metrics' } }, async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   await app.register(ingestRoutes, { pipeline, limits: config.ingest });
-  await app.register(reportRoutes, { store, metrics, registry: deps.registry ?? (async () => null) });
-  await app.register(queryRoutes, { store });
-  return { app, metrics };
+  // Everything that runs analytic SQL is registered in this scope, under the limiter's hooks.
+  await app.register(async (analytic) => {
+    limitRoutes(analytic, limiter);
+    await analytic.register(reportRoutes, { store, metrics, registry: deps.registry ?? (async () => null) });
+    await analytic.register(queryRoutes, { store });
+  });
+  return { app, metrics, limiter, storeHealth };
+}
+
+/**
+ * libuv's pool is sized once, from UV_THREADPOOL_SIZE at the first use (bin/egresslens.cts sets it); each
+ * running query holds a thread, and 2 ingest inserts (HTTP, Kafka), the store check and file/zlib/DNS work
+ * (4) need theirs. Warns when the pool this process got is smaller.
+ */
+function warnIfThreadPoolSmall(maxConcurrentQueries: number, log: Logger): void {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const needed = maxConcurrentQueries + 2 + 1 + 4;
+  if (pool < needed) {
+    log.warn(
+      { threadPool: pool, needed },
+      `libuv's thread pool has ${pool} threads, fewer than the ${needed} that limits.maxConcurrentQueries=${maxConcurrentQueries} needs: start through dist/bin/egresslens.cjs or set UV_THREADPOOL_SIZE=${needed} or more`,
+    );
+  }
 }

@@ -39,6 +39,11 @@ export class ChdbStore implements Store {
     private readonly querySession: Session,
     /** Opened with readonly=1 and limits as connection arguments, so user SQL cannot lift them. */
     private readonly readOnlySession: Session,
+    /**
+     * Used by ping() alone: operations on one Session run one at a time, so a ping on the query Session
+     * waited behind every report (a report over 1 M rows held /readyz for 232 s).
+     */
+    private readonly pingSession: Session,
     private readonly schema: SchemaOptions,
   ) {}
 
@@ -69,7 +74,10 @@ export class ChdbStore implements Store {
         `--max_memory_usage=${limits.maxMemoryBytes}`,
       ],
     });
-    return new ChdbStore(path, ingest, query, readOnly, schema);
+    const ping = new Session(path, {
+      connectionArgs: [...ENGINE_ARGS, '--readonly=1', '--max_execution_time=5'],
+    });
+    return new ChdbStore(path, ingest, query, readOnly, ping, schema);
   }
 
   async migrate(): Promise<void> {
@@ -119,7 +127,7 @@ export class ChdbStore implements Store {
   async ping(): Promise<boolean> {
     if (this.closed) return false;
     try {
-      await this.querySession.queryAsync('SELECT 1', { format: 'TSV' });
+      await this.pingSession.queryAsync('SELECT 1', { format: 'TSV' });
       return true;
     } catch {
       return false;
@@ -132,6 +140,7 @@ export class ChdbStore implements Store {
     this.ingestSession.close();
     this.querySession.close();
     this.readOnlySession.close();
+    this.pingSession.close();
     await drainPending();
   }
 

@@ -32,7 +32,7 @@ export async function runServe(config: Config): Promise<number> {
   const pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
   const registry = registryLoader(config.registry);
   await registry(); // a broken registry file fails the start, with the file named, not the first report
-  const { app } = await buildServer({ config, store, pipeline, log, registry });
+  const { app, limiter } = await buildServer({ config, store, pipeline, log, registry });
   const address = await app.listen({ host: config.host, port: config.port });
   const advert =
     store.kind === 'embedded'
@@ -42,6 +42,7 @@ export async function runServe(config: Config): Promise<number> {
     store,
     registry,
     log: log.child({ component: 'schedule' }),
+    limiter,
   });
   log.info(
     { address, store: store.kind, data: store.kind === 'embedded' ? config.data : config.clickhouse?.url },
