@@ -71,30 +71,35 @@ export class StoreHealth {
     };
   }
 
-  /** One probe, bounded by timeoutMs; joins the one in flight, if any. */
+  /**
+   * One probe; resolves once its outcome is recorded, at most timeoutMs later. While a probe is in flight
+   * (even one that timed out) no other starts: callers get the in-flight one's recorded outcome.
+   */
   checkNow(): Promise<void> {
-    this.inFlight ??= this.runProbe().finally(() => {
-      this.inFlight = null;
-    });
-    return this.inFlight;
-  }
-
-  private async runProbe(): Promise<void> {
-    const probe = this.probe().then(
+    if (this.inFlight) return this.inFlight;
+    const timedOut = `the store check took over ${this.opts.timeoutMs} ms`;
+    const settled = this.probe().then(
       (ok) => (ok ? null : 'the store did not answer SELECT 1'),
       (err: unknown) => `the store check failed: ${(err as Error).message?.split('\n')[0] ?? String(err)}`,
     );
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = `the store check took over ${this.opts.timeoutMs} ms`;
     const timeout = new Promise<string>((resolve) => {
       timer = setTimeout(resolve, this.opts.timeoutMs, timedOut);
     });
-    const failure = await Promise.race([probe, timeout]);
-    clearTimeout(timer);
-    this.record(failure);
-    // A timed-out probe still holds its Session and a pool thread: wait for it before the next one. A late
-    // success counts as the store answering (slowly); the timeout stays the last error.
-    if (failure === timedOut && (await probe) === null) this.lastOkAt = this.now();
+    const recorded = Promise.race([settled, timeout]).then((failure) => {
+      clearTimeout(timer);
+      this.record(failure);
+      return failure;
+    });
+    const entry = recorded.then(() => {});
+    this.inFlight = entry;
+    // A timed-out probe still holds its Session and a pool thread: no new probe until it ends. A late success
+    // counts as the store answering (slowly); the timeout stays the last error.
+    void Promise.all([recorded, settled]).then(([failure, late]) => {
+      if (failure === timedOut && late === null) this.lastOkAt = this.now();
+      if (this.inFlight === entry) this.inFlight = null;
+    });
+    return entry;
   }
 
   private record(failure: string | null): void {

@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WorkLimiter, WorkRefusedError } from '../../api/work-limiter.js';
 import { LineGenerator } from '../../bench/generate-lines.js';
+import { runSchedule } from '../../reports/scheduler.js';
 import { ChdbStore } from '../../store/chdb-store.js';
 import { StoreHealth } from '../../store/store-health.js';
 
@@ -395,13 +396,52 @@ describe('StoreHealth over a real chDB store', () => {
     }
   });
 
-  it('counts a probe slower than timeoutMs as failed', async () => {
-    const health = new StoreHealth(() => sleep(300).then(() => true), {
-      intervalMs: 10_000,
-      timeoutMs: 50,
-      staleAfterMs: 1_000,
-    });
+  it('records a probe slower than timeoutMs as failed at timeoutMs, and starts no other until it ends', async () => {
+    let probes = 0;
+    const slowProbe = async () => {
+      probes++;
+      await sleep(300);
+      return true;
+    };
+    const health = new StoreHealth(slowProbe, { intervalMs: 10_000, timeoutMs: 50, staleAfterMs: 1_000 });
+    const started = performance.now();
     await health.checkNow();
+    expect(performance.now() - started).toBeLessThan(250);
+    expect(health.snapshot()).toMatchObject({ up: false, lastOkAgeMs: null });
+    expect(health.snapshot().lastError).toBe('the store check took over 50 ms');
+    await health.checkNow(); // joins the stuck probe
+    expect(probes).toBe(1);
+    await sleep(400);
+    // The late answer shows the store works, slowly: up again, and the timeout stays the last error.
     expect(health.snapshot()).toMatchObject({ up: true, lastError: 'the store check took over 50 ms' });
+    await health.checkNow();
+    expect(probes).toBe(2);
+  });
+});
+
+describe('scheduled reports', () => {
+  it('take a slot from the same limiter: a run waits while the slots are taken', async () => {
+    const store = ChdbStore.open(join(work, 'schedule'));
+    try {
+      await store.migrate();
+      const limiter = new WorkLimiter({ maxConcurrent: 1, maxQueued: 4, queueTimeoutMs: 100 });
+      const held = await limiter.acquire();
+      let done = false;
+      const run = runSchedule(
+        { name: 'nightly', cron: '0 3 * * *', window: '24h' },
+        { store, registry: async () => null, limiter },
+      ).then((record) => {
+        done = true;
+        return record;
+      });
+      // Longer than the request queue timeout: a scheduled run has no client waiting and keeps its place.
+      await sleep(400);
+      expect({ done, queued: limiter.queued }).toEqual({ done: false, queued: 1 });
+      held();
+      expect((await run).schedule).toBe('nightly');
+      expect({ running: limiter.running, queued: limiter.queued }).toEqual({ running: 0, queued: 0 });
+    } finally {
+      await store.close();
+    }
   });
 });
