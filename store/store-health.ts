@@ -44,6 +44,8 @@ export class StoreHealth {
     private readonly probe: () => Promise<boolean>,
     readonly opts: StoreHealthOptions = DEFAULT_STORE_HEALTH,
     private readonly now: () => number = Date.now,
+    /** Told when checks start failing (with the reason) and when they succeed again (null), for the log. */
+    private readonly onChange?: (failure: string | null) => void,
   ) {}
 
   /** Checks now, then every intervalMs until stop(). Resolves after the first check. */
@@ -104,9 +106,11 @@ export class StoreHealth {
 
   private record(failure: string | null): void {
     const now = this.now();
+    const changed = this.lastCheckAt !== null && (failure === null) !== (this.lastError === null);
     this.lastCheckAt = now;
     this.lastError = failure;
     if (failure === null) this.lastOkAt = now;
+    if (changed || (this.lastOkAt === null && failure !== null)) this.onChange?.(failure);
   }
 
   private schedule(): void {
