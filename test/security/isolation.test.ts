@@ -265,7 +265,10 @@ describe('a served instance under heavy concurrent queries and reports', () => {
     );
     expect(probes.length).toBeGreaterThan(20);
     expect(probes.every((p) => p.status === 200)).toBe(true);
-    expect(p99).toBeLessThan(250);
+    // A probe that waited behind a query would take at least one query's time (seconds; main measured
+    // /readyz at 6.9–24 s under this load). What is left is the OS sharing 2 cores between this server's
+    // engine threads and the rest of a box at load 15–22: p99 measured 100–190 ms here (the run above prints it).
+    expect(p99).toBeLessThan(500);
     // The store check (its own Session) kept succeeding through the load.
     expect(Math.max(...probes.map((p) => p.lastOkAgeMs))).toBeLessThan(5_000);
 
