@@ -8,9 +8,13 @@ import type { RegistryEntry } from '../reports/registry.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_STORE_HEALTH, StoreHealth } from '../store/store-health.js';
-import { registerAuth } from './auth.js';
+import { hasAnyToken, registerAuth } from './auth.js';
+import { consoleRoutes } from './console.js';
+import { EgressGauges } from './egress-gauges.js';
+import { httpTimeouts } from './http-timeouts.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { Metrics } from './metrics.js';
+import { overviewRoutes } from './overview-routes.js';
 import { queryRoutes } from './query-routes.js';
 import { reportRoutes } from './report-routes.js';
 import { limitRoutes, WorkLimiter } from './work-limiter.js';
@@ -29,6 +33,7 @@ export interface ServerDeps {
 export interface BuiltServer {
   app: FastifyInstance;
   metrics: Metrics;
+  gauges: EgressGauges;
   /** The cap on analytic work; scheduled reports take their slots from it too. */
   limiter: WorkLimiter;
   /** The background store check /readyz answers from; stopped when the app closes. */
@@ -42,8 +47,20 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
     // Fluent Bit posts many times a second: per-request logs would drown the useful ones.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
+    ...httpTimeouts(config.http),
   });
   const metrics = new Metrics(() => [pipeline, ...(deps.otherPipelines?.() ?? [])]);
+  const gauges = new EgressGauges(
+    store,
+    metrics.registry,
+    {
+      windowSeconds: config.metrics.windowSeconds,
+      refreshMs: config.metrics.refreshSeconds * 1000,
+      maxNamespaces: config.metrics.maxNamespaces,
+    },
+    deps.log,
+  ).start();
+  app.addHook('onClose', async () => gauges.stop());
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -51,7 +68,7 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
     return reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
   });
 
-  registerAuth(app, config.authToken);
+  registerAuth(app, config);
 
   await app.register(swagger, {
     openapi: {
@@ -61,7 +78,7 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
         description: 'Egress answers from Envoy/Istio access logs',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: config.authToken ? [{ bearer: [] }] : [],
+      security: hasAnyToken(config) ? [{ bearer: [] }] : [],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -86,7 +103,9 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
   app.addHook('onClose', async () => storeHealth.stop());
   warnIfThreadPoolSmall(config.limits.maxConcurrentQueries, deps.log);
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  // `auth` tells the console whether to ask for the read token before its first data request.
+  const auth = config.readToken || config.authToken ? 'bearer' : 'none';
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', auth }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const check = storeHealth.snapshot();
     const intake = pipeline.state;
@@ -116,18 +135,20 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
     limitRoutes(analytic, limiter);
     await analytic.register(reportRoutes, { store, metrics, registry: deps.registry ?? (async () => null) });
     await analytic.register(queryRoutes, { store });
+    await analytic.register(overviewRoutes, { store, metrics });
   });
-  return { app, metrics, limiter, storeHealth };
+  await app.register(consoleRoutes);
+  return { app, metrics, gauges, limiter, storeHealth };
 }
 
 /**
  * libuv's pool is sized once, from UV_THREADPOOL_SIZE at the first use (bin/egresslens.cts sets it); each
- * running query holds a thread, and 2 ingest inserts (HTTP, Kafka), the store check and file/zlib/DNS work
- * (4) need theirs. Warns when the pool this process got is smaller.
+ * running query holds a thread, and 2 ingest inserts (HTTP, Kafka), the store check, the /metrics gauges'
+ * refresh and file/zlib/DNS work (4) need theirs. Warns when the pool this process got is smaller.
  */
 function warnIfThreadPoolSmall(maxConcurrentQueries: number, log: Logger): void {
   const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
-  const needed = maxConcurrentQueries + 2 + 1 + 4;
+  const needed = maxConcurrentQueries + 2 + 1 + 1 + 4;
   if (pool < needed) {
     log.warn(
       { threadPool: pool, needed },

@@ -25,7 +25,7 @@ export const reportUsage = `usage: egresslens report service-entries|blocked|tim
   --api-version v1|v1beta1 apiVersion of suggested ServiceEntries (default v1)
   --data DIR | --clickhouse-url URL    the store (as for serve)
   --server URL             ask a running egresslens serve instead of opening the store
-  --auth-token TOKEN       bearer token for --server (env EGRESSLENS_AUTH_TOKEN)`;
+  --auth-token TOKEN       bearer token for --server: the read token (env EGRESSLENS_READ_TOKEN, or EGRESSLENS_AUTH_TOKEN)`;
 
 export interface ReportArgs {
   kind: string | undefined;
@@ -47,7 +47,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   }
   if (args.apiVersion && !['v1', 'v1beta1'].includes(args.apiVersion))
     throw new UsageError('--api-version is v1 or v1beta1');
-  const token = args.authToken ?? config.authToken;
+  const token = args.authToken ?? config.readToken ?? config.authToken;
   if (args.server) return fromServer(args.server, kind, format, args, token);
 
   let store: Awaited<ReturnType<typeof openStore>>;
