@@ -6,13 +6,21 @@
  *
  * Every batch carries a token derived from its content (or one the source gives, such as Kafka offsets), so
  * a batch retried after a timeout is stored once.
+ *
+ * A line whose values do not fit their columns is dead-lettered when it is encoded (store/row-encoder.ts).
+ * Should the store still refuse a batch for a data reason (store/insert-error-kind.ts), the batch is split
+ * in halves until the refused rows stand alone; they become dead letters with the engine's reason and the
+ * rest is stored. Only outages are retried whole, so a bad row never stops intake.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { criPayloadStart, recordFromObject } from '../parser/index.js';
-import { RowEncoder, type RowSource } from '../store/row-encoder.js';
+import type { AccessRecord } from '../parser/record.js';
+import { engineReason, insertErrorKind } from '../store/insert-error-kind.js';
+import { ROW_ADDED, ROW_REJECTED, RowEncoder, type RowSource } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS, DEAD_LETTER_INSERT_COLUMNS } from '../store/schema.js';
 import { type Store, StoreConfigError } from '../store/store.js';
+import { deadLetterRow } from './dead-letter-row.js';
 import { isFailure, isTextMatch, LineDecoder } from './line-decoder.js';
 
 export interface PipelineOptions {
@@ -74,6 +82,8 @@ type IntakeState = 'ok' | 'full' | 'store-down';
 class Batch {
   readonly encoder: RowEncoder;
   readonly dead: string[] = [];
+  /** Characters in `dead`: dead letters count toward batchBytes like rows do. */
+  deadChars = 0;
   rowsBody: Buffer | null = null;
   /** Rows and dead letters in the batch once sealed (the encoder is emptied then). */
   sealedSize = 0;
@@ -168,41 +178,48 @@ export class IngestPipeline {
     const result = this.decoder.decode(buf, start, end);
     const fallbackTime = ctx.timeMs ?? Date.now();
     if (isTextMatch(result)) {
-      if (
-        !batch.encoder.addScan(
-          result,
-          buf,
-          result.state,
-          ctx.source,
-          this.opts.storeRaw,
-          start,
-          end,
-          fallbackTime,
-        )
-      ) {
+      const outcome = batch.encoder.addScan(
+        result,
+        buf,
+        result.state,
+        ctx.source,
+        this.opts.storeRaw,
+        start,
+        end,
+        fallbackTime,
+      );
+      if (outcome === ROW_ADDED) this.stats.parsed++;
+      else if (outcome === ROW_REJECTED)
+        this.addDeadLetter(batch, batch.encoder.rejection, 0, rawText(buf, start, end), ctx);
+      else {
         const record = result.parseBytes(buf, start, end);
         if (isFailure(record)) this.addDeadLetter(batch, record.error, record.offset, record.raw, ctx);
-        else
-          batch.encoder.addRecord(
-            record,
-            ctx.source,
-            this.opts.storeRaw ? rawText(buf, start, end) : null,
-            fallbackTime,
-          );
+        else this.addRecordRow(batch, record, ctx, fallbackTime, buf, start, end);
       }
-      this.stats.parsed++;
     } else if (isFailure(result)) {
       this.addDeadLetter(batch, result.error, result.offset, result.raw, ctx);
     } else {
-      batch.encoder.addRecord(
-        result,
-        ctx.source,
-        this.opts.storeRaw ? rawText(buf, start, end) : null,
-        fallbackTime,
-      );
-      this.stats.parsed++;
+      this.addRecordRow(batch, result, ctx, fallbackTime, buf, start, end);
     }
     this.afterAppend();
+  }
+
+  /**
+   * A parsed record's row, or its dead letter when a value does not fit its column. `line` is the raw text,
+   * or the buffer holding it at `start..end` (decoded only when it is kept or dead-lettered).
+   */
+  private addRecordRow(
+    batch: Batch,
+    record: AccessRecord,
+    ctx: LineContext,
+    fallbackTime: number,
+    line: string | Buffer,
+    start = 0,
+    end = 0,
+  ): void {
+    const raw = this.opts.storeRaw ? lineText(line, start, end) : null;
+    if (batch.encoder.addRecord(record, ctx.source, raw, fallbackTime)) this.stats.parsed++;
+    else this.addDeadLetter(batch, batch.encoder.rejection, 0, raw ?? lineText(line, start, end), ctx);
   }
 
   /** Appends an access-log object a shipper already parsed (Fluent Bit's envoy parser, merged JSON logs). */
@@ -211,15 +228,7 @@ export class IngestPipeline {
     const raw = JSON.stringify(obj);
     const record = recordFromObject(obj, raw);
     if (isFailure(record)) this.addDeadLetter(this.current, record.error, record.offset, raw, ctx);
-    else {
-      this.current.encoder.addRecord(
-        record,
-        ctx.source,
-        this.opts.storeRaw ? raw : null,
-        ctx.timeMs ?? Date.now(),
-      );
-      this.stats.parsed++;
-    }
+    else this.addRecordRow(this.current, record, ctx, ctx.timeMs ?? Date.now(), raw);
     this.afterAppend();
   }
 
@@ -302,7 +311,7 @@ export class IngestPipeline {
     const batch = this.current;
     if (
       batch.encoder.rows >= this.opts.batchRows ||
-      batch.encoder.bytes >= this.opts.batchBytes ||
+      batch.encoder.bytes + batch.deadChars >= this.opts.batchBytes ||
       batch.dead.length >= this.opts.batchRows
     ) {
       this.seal();
@@ -321,19 +330,18 @@ export class IngestPipeline {
 
   private addDeadLetter(batch: Batch, reason: string, offset: number, raw: string, ctx: LineContext): void {
     this.stats.deadLetters++;
-    const row = {
+    const row = deadLetterRow({
       source: ctx.source.source,
       origin: ctx.origin,
       reason,
       offset,
       raw,
-      k8s_namespace: ctx.source.namespace,
-      k8s_pod: ctx.source.pod,
-      kafka_topic: ctx.kafka?.topic ?? '',
-      kafka_partition: ctx.kafka?.partition ?? -1,
-      kafka_offset: ctx.kafka?.offset ?? '-1',
-    };
-    batch.dead.push(`${JSON.stringify(row)}\n`);
+      namespace: ctx.source.namespace,
+      pod: ctx.source.pod,
+      kafka: ctx.kafka,
+    });
+    batch.dead.push(row);
+    batch.deadChars += row.length;
   }
 
   private async drain(): Promise<void> {
@@ -345,7 +353,6 @@ export class IngestPipeline {
         await this.insertWithRetry(batch);
         if (this.closed) break;
         this.queue.shift();
-        this.stats.storedRows += batch.sealedRows;
         batch.resolve();
         const waiters = this.roomWaiters;
         this.roomWaiters = [];
@@ -364,15 +371,10 @@ export class IngestPipeline {
     for (let attempt = 0; !this.closed; attempt++) {
       const started = performance.now();
       try {
-        if (batch.rowsBody?.length) {
-          await this.store.insert({
-            table: 'access_log',
-            body: batch.rowsBody,
-            format: 'JSONCompactEachRow',
-            columns: ACCESS_LOG_INSERT_COLUMNS,
-            dedupToken: rowsToken,
-          });
-        }
+        // Rows the store refused, found again on every attempt: the split is deterministic, and the halves
+        // stored by an attempt that an outage interrupted are dropped as repeats by their tokens.
+        const refused: string[] = [];
+        if (batch.rowsBody?.length) await this.insertRows(batch, batch.rowsBody, 0, rowsToken, refused);
         if (batch.deadBody) {
           await this.store.insert({
             table: 'dead_letters',
@@ -382,6 +384,21 @@ export class IngestPipeline {
             dedupToken: deadToken,
           });
         }
+        if (refused.length) {
+          await this.store.insert({
+            table: 'dead_letters',
+            body: Buffer.from(refused.join('')),
+            format: 'JSONEachRow',
+            columns: DEAD_LETTER_INSERT_COLUMNS,
+            dedupToken: `${batch.token}:refused`,
+          });
+          this.log?.warn(
+            { rows: batch.sealedRows, refused: refused.length, token: batch.token },
+            'the store refused rows for a data reason; they are in dead_letters and the rest is stored',
+          );
+        }
+        this.stats.storedRows += batch.sealedRows - refused.length;
+        this.stats.deadLetters += refused.length;
         this.stats.lastInsertMs = performance.now() - started;
         if (this.storeDown) this.log?.info('the store accepts rows again');
         this.storeDown = false;
@@ -399,8 +416,108 @@ export class IngestPipeline {
       }
     }
   }
+
+  /**
+   * Inserts `body` (rows `first`.. of the batch); when the store refuses it for a data reason, inserts each
+   * half under a token of its own (`<batch>:rows:<first>+<count>`, the same on every attempt) until the
+   * refused rows stand alone, and adds their dead letters to `refused`. Anything else (an outage) is
+   * thrown, for insertWithRetry to wait and retry the batch. A refused insert stores nothing: a batch is far
+   * below min_insert_block_size_rows, so it is one block, written only once all of it parsed.
+   */
+  private async insertRows(
+    batch: Batch,
+    body: Buffer,
+    first: number,
+    token: string,
+    refused: string[],
+  ): Promise<void> {
+    let err = await this.tryInsertRows(body, token);
+    if (err === undefined) return;
+    const starts = rowStarts(body);
+    if (starts.length <= 1) {
+      // Asked once more before it is given up: a body cut short in transit also reads as a data error
+      // (ATTEMPT_TO_READ_AFTER_EOF), and a good row must not become a dead letter because of it.
+      err = await this.tryInsertRows(body, token);
+      if (err !== undefined) refused.push(refusedRowLetter(batch.token ?? '', first, body, err));
+      return;
+    }
+    const half = starts.length >> 1;
+    const cut = starts[half]!;
+    const second = first + half;
+    await this.insertRows(
+      batch,
+      body.subarray(0, cut),
+      first,
+      `${batch.token}:rows:${first}+${half}`,
+      refused,
+    );
+    const rest = `${batch.token}:rows:${second}+${starts.length - half}`;
+    await this.insertRows(batch, body.subarray(cut), second, rest, refused);
+  }
+
+  /** Undefined once stored; the error when the store refused the rows for a data reason; throws otherwise. */
+  private async tryInsertRows(body: Buffer, token: string): Promise<unknown> {
+    try {
+      await this.store.insert({
+        table: 'access_log',
+        body,
+        format: 'JSONCompactEachRow',
+        columns: ACCESS_LOG_INSERT_COLUMNS,
+        dedupToken: token,
+      });
+      return undefined;
+    } catch (err) {
+      if (insertErrorKind(err) !== 'data') throw err;
+      return err;
+    }
+  }
+}
+
+/** Where each row of a JSONCompactEachRow body starts: rows are single lines (strings escape newlines). */
+function rowStarts(body: Buffer): number[] {
+  const starts: number[] = [];
+  for (let at = 0; at < body.length; ) {
+    starts.push(at);
+    const nl = body.indexOf(10, at);
+    at = nl < 0 ? body.length : nl + 1;
+  }
+  return starts;
+}
+
+const SOURCE_COLUMN = ACCESS_LOG_INSERT_COLUMNS.indexOf('source');
+const NAMESPACE_COLUMN = ACCESS_LOG_INSERT_COLUMNS.indexOf('k8s_namespace');
+const POD_COLUMN = ACCESS_LOG_INSERT_COLUMNS.indexOf('k8s_pod');
+const RAW_COLUMN = ACCESS_LOG_INSERT_COLUMNS.indexOf('raw');
+
+/**
+ * The dead letter of one row the store refused. The line itself is gone by now, so `raw` is the row as
+ * encoded (or the line, when storeRaw kept it in the row) and `origin` names the batch and row.
+ */
+function refusedRowLetter(token: string, index: number, row: Buffer, err: unknown): string {
+  const text = row.toString('utf8').replace(/\n$/, '');
+  let values: unknown[] = [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (Array.isArray(parsed)) values = parsed;
+  } catch {
+    // Not JSON after all: the text alone is the dead letter.
+  }
+  const str = (i: number) => (typeof values[i] === 'string' ? (values[i] as string) : '');
+  return deadLetterRow({
+    source: str(SOURCE_COLUMN),
+    origin: `batch ${token}, row ${index}`,
+    reason: `the store refused the row: ${engineReason(err)}`,
+    offset: 0,
+    raw: str(RAW_COLUMN) || text,
+    namespace: str(NAMESPACE_COLUMN),
+    pod: str(POD_COLUMN),
+  });
 }
 
 function rawText(buf: Buffer, start: number, end: number): string {
   return buf.toString('utf8', start, end);
+}
+
+function lineText(line: string | Buffer, start: number, end: number): string {
+  return typeof line === 'string' ? line : rawText(line, start, end);
 }

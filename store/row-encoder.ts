@@ -2,11 +2,19 @@
  * Encodes parsed lines as JSONCompactEachRow rows for ACCESS_LOG_INSERT_COLUMNS, straight from the
  * scanner's offsets into the source bytes: no string per field, no object per line. Records that came
  * another way (JSON logs, Fluent Bit-parsed objects) take the slower object path into the same rows.
+ *
+ * Every value is checked against what its column holds (store/column-limits.ts) before the row is kept:
+ * ClickHouse would store 70000 in a UInt16 as 4464, and text it cannot parse (1e+300, -1, 1.5, an unpaired
+ * \ud800) fails the whole insert. A row that does not fit is not written; the add says so and `rejection`
+ * names the field, the value and the range, for the line's dead letter. On the fast path the checks are
+ * compares on numbers already in the scan state: nothing is allocated unless a row is refused.
  */
 import type { AccessRecord } from '../parser/record.js';
 import type { ScanState } from '../parser/scan-state.js';
 import type { TextParser } from '../parser/text-parser.js';
+import { ACCESS_LOG_LIMITS, type ColumnLimit, describeLimit, isoOrMs } from './column-limits.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from './schema.js';
+import { isWellFormed, toWellFormed } from './well-formed-text.js';
 
 /** Where a row came from; encoded once and appended to every row from that source. */
 export interface RowSource {
@@ -20,13 +28,23 @@ export interface RowSource {
 
 /** The canonical columns: the first 24 of ACCESS_LOG_INSERT_COLUMNS, up to `format`. */
 const FIELD_COLUMNS = ACCESS_LOG_INSERT_COLUMNS.slice(0, ACCESS_LOG_INSERT_COLUMNS.indexOf('format'));
-const INT_COLUMNS = new Set([
-  'response_code',
-  'bytes_received',
-  'bytes_sent',
-  'duration',
-  'upstream_service_time',
-]);
+const LIMITS: ColumnLimit[] = FIELD_COLUMNS.map((col) => ACCESS_LOG_LIMITS.get(col)!);
+const INT_COLUMNS = new Set(FIELD_COLUMNS.filter((_, c) => LIMITS[c]!.kind === 'int'));
+const START_TIME = LIMITS[0]!;
+if (FIELD_COLUMNS[0] !== 'start_time' || START_TIME.kind !== 'time')
+  throw new Error('row-encoder.ts expects start_time, a time column, as the first insert column');
+const TIME_MIN_MS = START_TIME.minMs;
+const TIME_MAX_MS = START_TIME.maxMs;
+/** Per column: the largest integer it holds (Infinity for the others); text-path integers are never negative. */
+const INT_MAX = Float64Array.from(LIMITS, (l) => (l.kind === 'int' ? l.max : Number.POSITIVE_INFINITY));
+
+/** What addScan did with a line. */
+export const ROW_ADDED = 0;
+/** The format needs the record path (addRecord): nothing was written. */
+export const NEEDS_RECORD_PATH = 1;
+/** A value does not fit its column: nothing was written, `rejection` says why. */
+export const ROW_REJECTED = 2;
+export type ScanOutcome = typeof ROW_ADDED | typeof NEEDS_RECORD_PATH | typeof ROW_REJECTED;
 
 enum Kind {
   Str = 0,
@@ -87,7 +105,10 @@ export class RowEncoder {
   private out: Buffer;
   private pos = 0;
   rows = 0;
-  private readonly sources = new WeakMap<RowSource, Buffer>();
+  /** The encoded source columns, or why they cannot be stored. */
+  private readonly sources = new WeakMap<RowSource, Buffer | string>();
+  /** Why the last addScan/addRecord refused its row. */
+  rejection = '';
 
   constructor(private readonly initialBytes = 1 << 20) {
     this.out = Buffer.allocUnsafe(initialBytes);
@@ -119,9 +140,11 @@ export class RowEncoder {
     start: number,
     end: number,
     fallbackTimeMs: number,
-  ): boolean {
+  ): ScanOutcome {
     const plan = planFor(parser);
-    if (plan.needsRecordPath) return false;
+    if (plan.needsRecordPath) return NEEDS_RECORD_PATH;
+    const sourceBytes = this.sourceBytes(source);
+    if (typeof sourceBytes === 'string') return this.rejectScan(sourceBytes);
     // Every field lies inside the line, so six bytes per line byte (a \u00XX escape) bound the whole row.
     this.reserve((end - start) * 6 + 1024);
     const { off, num } = st;
@@ -132,11 +155,16 @@ export class RowEncoder {
       if (c > 0) out[pos++] = 44; // ,
       const i = plan.field[c]!;
       switch (plan.kind[c]) {
-        case Kind.Time:
-          pos = writeUint(out, pos, num[i]!);
+        case Kind.Time: {
+          const v = num[i]!;
+          if (!(v >= TIME_MIN_MS && v <= TIME_MAX_MS && Math.floor(v) === v))
+            return this.rejectScan(timeReason(FIELD_COLUMNS[c]!, fieldText(buf, off, i), v));
+          pos = writeTime(out, pos, v);
           break;
+        }
         case Kind.Int: {
           const v = num[i]!;
+          if (v > INT_MAX[c]!) return this.rejectScan(intReason(c, shown(fieldText(buf, off, i))));
           pos = Number.isNaN(v) ? writeNull(out, pos) : writeUint(out, pos, v);
           break;
         }
@@ -157,8 +185,12 @@ export class RowEncoder {
           pos = writeNull(out, pos);
           break;
         default:
-          if (c === 0) pos = writeUint(out, pos, fallbackTimeMs);
-          else {
+          if (c === 0) {
+            const v = fallbackTimeMs;
+            if (!(v >= TIME_MIN_MS && v <= TIME_MAX_MS && Math.floor(v) === v))
+              return this.rejectScan(timeReason('start_time', null, v));
+            pos = writeTime(out, pos, v);
+          } else {
             out[pos++] = 34;
             out[pos++] = 34;
           }
@@ -166,7 +198,7 @@ export class RowEncoder {
     }
     this.pos = pos;
     this.appendBytes(plan.formatBytes);
-    this.appendBytes(this.sourceBytes(source));
+    this.appendBytes(sourceBytes);
     this.out[this.pos++] = 44;
     if (plan.extraFields.length) this.appendJsonString(extraJson(plan, buf, st));
     else this.appendBytes(EMPTY_STRING);
@@ -178,30 +210,83 @@ export class RowEncoder {
     this.out[this.pos++] = 93; // ]
     this.out[this.pos++] = 10;
     this.rows++;
+    return ROW_ADDED;
+  }
+
+  /**
+   * A row from a record object (JSON logs, Fluent Bit-parsed records, formats the fast path skips).
+   * False, with nothing written and `rejection` set, when a value does not fit its column.
+   */
+  addRecord(record: AccessRecord, source: RowSource, raw: string | null, fallbackTimeMs: number): boolean {
+    const values: unknown[] = new Array(FIELD_COLUMNS.length);
+    for (let c = 0; c < FIELD_COLUMNS.length; c++) {
+      const col = FIELD_COLUMNS[c]!;
+      const limit = LIMITS[c]!;
+      if (c === 0) {
+        const given = record.start_time_ms;
+        const v = given ?? fallbackTimeMs;
+        if (!(typeof v === 'number' && v >= TIME_MIN_MS && v <= TIME_MAX_MS && Math.floor(v) === v))
+          return this.rejectRecord(timeReason(col, given === null ? null : record.start_time, v));
+        values[c] = v;
+        continue;
+      }
+      const v = (record as unknown as Record<string, unknown>)[col] ?? null;
+      if (limit.kind === 'int') {
+        if (v !== null && !(typeof v === 'number' && Number.isInteger(v) && v >= limit.min && v <= limit.max))
+          return this.rejectRecord(intReason(c, typeof v === 'number' ? String(v) : shown(v)));
+        values[c] = v;
+      } else {
+        if (v !== null && !(typeof v === 'string' && isWellFormed(v)))
+          return this.rejectRecord(
+            typeof v === 'string'
+              ? `${col} ${shown(v)} holds an unpaired UTF-16 surrogate, which its column (${limit.type}, UTF-8) cannot carry`
+              : `${col} ${shown(v)} is not a string (column ${limit.type})`,
+          );
+        values[c] = v ?? '';
+      }
+    }
+    const sourceBytes = this.sourceBytes(source);
+    if (typeof sourceBytes === 'string') return this.rejectRecord(sourceBytes);
+    if (raw !== null && !isWellFormed(raw))
+      return this.rejectRecord(
+        'the line holds an unpaired UTF-16 surrogate, which the raw column (UTF-8) cannot carry',
+      );
+    let extra = '';
+    if (record.extra) {
+      try {
+        extra = JSON.stringify(record.extra);
+      } catch (err) {
+        return this.rejectRecord(`extra fields cannot be written as JSON: ${(err as Error).message}`);
+      }
+    }
+    const text = `${JSON.stringify(values).slice(0, -1)},${JSON.stringify(record.format)}`;
+    this.appendString(text);
+    this.appendBytes(sourceBytes);
+    this.appendString(`,${JSON.stringify(extra)},${JSON.stringify(raw ?? '')}]\n`);
+    this.rows++;
     return true;
   }
 
-  /** A row from a record object (JSON logs, Fluent Bit-parsed records, formats the fast path skips). */
-  addRecord(record: AccessRecord, source: RowSource, raw: string | null, fallbackTimeMs: number): void {
-    const values: unknown[] = FIELD_COLUMNS.map((col) => {
-      if (col === 'start_time') return record.start_time_ms ?? fallbackTimeMs;
-      const v = (record as unknown as Record<string, unknown>)[col];
-      if (INT_COLUMNS.has(col)) return v ?? null;
-      return v ?? '';
-    });
-    const extra = record.extra ? JSON.stringify(record.extra) : '';
-    const text = `${JSON.stringify(values).slice(0, -1)},${JSON.stringify(record.format)}`;
-    this.appendString(text);
-    this.appendBytes(this.sourceBytes(source));
-    this.appendString(`,${JSON.stringify(extra)},${JSON.stringify(raw ?? '')}]\n`);
-    this.rows++;
+  private rejectScan(reason: string): ScanOutcome {
+    this.rejection = reason;
+    return ROW_REJECTED;
   }
 
-  private sourceBytes(source: RowSource): Buffer {
+  private rejectRecord(reason: string): false {
+    this.rejection = reason;
+    return false;
+  }
+
+  private sourceBytes(source: RowSource): Buffer | string {
     let b = this.sources.get(source);
-    if (!b) {
+    if (b === undefined) {
       const { source: s, namespace, pod, container, workload, node } = source;
-      b = Buffer.from(`,${JSON.stringify([s, namespace, pod, container, workload, node]).slice(1, -1)}`);
+      const values = [s, namespace, pod, container, workload, node];
+      const bad = values.findIndex((v) => typeof v !== 'string' || !isWellFormed(v));
+      b =
+        bad < 0
+          ? Buffer.from(`,${JSON.stringify(values).slice(1, -1)}`)
+          : `${SOURCE_COLUMNS[bad]} ${shown(values[bad])} is not a well-formed string (an unpaired UTF-16 surrogate or not text)`;
       this.sources.set(source, b);
     }
     return b;
@@ -232,6 +317,41 @@ export class RowEncoder {
 
 const EMPTY_STRING = Buffer.from('""');
 
+/** The k8s columns a RowSource fills, in its field order, for reasons. */
+const SOURCE_COLUMNS = ['source', 'k8s_namespace', 'k8s_pod', 'k8s_container', 'k8s_workload', 'k8s_node'];
+
+/** At most this many characters of a value are quoted in a reason. */
+const SHOWN_CHARS = 120;
+
+/** A value for a reason: JSON, cut at SHOWN_CHARS; always one line, and well-formed. */
+function shown(v: unknown): string {
+  let text: string;
+  try {
+    text = typeof v === 'bigint' ? `${v}n` : (JSON.stringify(v) ?? String(v));
+  } catch {
+    text = String(v);
+  }
+  return text.length > SHOWN_CHARS ? `${toWellFormed(text.slice(0, SHOWN_CHARS))}…` : text;
+}
+
+/** Field i's text in the line, for a reason (rare: only when the row is refused). */
+function fieldText(buf: Uint8Array, off: Int32Array, i: number): string {
+  const a = off[2 * i]!;
+  const b = Math.min(off[2 * i + 1]!, a + SHOWN_CHARS);
+  return Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength).toString('utf8', a, b);
+}
+
+function timeReason(col: string, text: string | null, ms: number): string {
+  const value =
+    text === null ? `(the shipper's timestamp, ${isoOrMs(ms)})` : `${shown(text)} (${isoOrMs(ms)})`;
+  return `${col} ${value} is outside its column's range (${describeLimit(START_TIME)})`;
+}
+
+function intReason(c: number, value: string): string {
+  const limit = LIMITS[c]!;
+  return `${FIELD_COLUMNS[c]} ${value} is outside its column's range (${describeLimit(limit)}${limit.kind === 'int' ? ', integers only' : ''})`;
+}
+
 /** `"…"` with JSON escapes for quotes, backslashes and control bytes; other bytes are copied as they are. */
 function writeJsonBytes(out: Buffer, pos: number, src: Uint8Array, a: number, b: number): number {
   out[pos++] = 34;
@@ -253,6 +373,13 @@ function writeJsonBytes(out: Buffer, pos: number, src: Uint8Array, a: number, b:
   }
   out[pos++] = 34;
   return pos;
+}
+
+/** An integer time in epoch ms, negative before 1970. */
+function writeTime(out: Buffer, pos: number, v: number): number {
+  if (v >= 0) return writeUint(out, pos, v);
+  out[pos] = 45; // -
+  return writeUint(out, pos + 1, -v);
 }
 
 function writeNull(out: Buffer, pos: number): number {
