@@ -21,5 +21,5 @@ RUN mkdir -p /var/lib/egresslens && chown node:node /var/lib/egresslens
 VOLUME /var/lib/egresslens
 USER node
 EXPOSE 8080
-ENTRYPOINT ["node", "--max-old-space-size=4096", "dist/bin/egresslens.js"]
+ENTRYPOINT ["node", "--max-old-space-size=4096", "dist/bin/egresslens.cjs"]
 CMD ["serve", "--host", "0.0.0.0"]

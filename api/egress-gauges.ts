@@ -68,6 +68,8 @@ export class EgressGauges {
     registry: Registry,
     private readonly opts: EgressGaugeOptions,
     private readonly log?: Logger,
+    /** Runs the refresh query under the server's cap on analytic SQL (api/work-limiter.ts). */
+    private readonly limit: <T>(work: () => Promise<T>) => Promise<T> = (work) => work(),
   ) {
     const window = `${opts.windowSeconds}s`;
     const gauge = (name: string, help: string, labels: string[], pick: (r: Row) => number) =>
@@ -126,9 +128,11 @@ export class EgressGauges {
   refresh(): Promise<void> {
     this.running ??= (async () => {
       try {
-        this.rows = await this.store.query<Row>(QUERY, {
-          params: { window: this.opts.windowSeconds, max_ns: this.opts.maxNamespaces },
-        });
+        this.rows = await this.limit(() =>
+          this.store.query<Row>(QUERY, {
+            params: { window: this.opts.windowSeconds, max_ns: this.opts.maxNamespaces },
+          }),
+        );
         this.lastRefreshMs = Date.now();
       } catch (err) {
         this.log?.warn({ err }, 'egress gauges: refresh failed; /metrics keeps the last values');

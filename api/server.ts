@@ -7,6 +7,7 @@ import type { IngestPipeline } from '../ingest/pipeline.js';
 import type { RegistryEntry } from '../reports/registry.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
+import { DEFAULT_STORE_HEALTH, StoreHealth } from '../store/store-health.js';
 import { hasAnyToken, registerAuth } from './auth.js';
 import { consoleRoutes } from './console.js';
 import { EgressGauges } from './egress-gauges.js';
@@ -16,6 +17,7 @@ import { Metrics } from './metrics.js';
 import { overviewRoutes } from './overview-routes.js';
 import { queryRoutes } from './query-routes.js';
 import { reportRoutes } from './report-routes.js';
+import { limitRoutes, WorkLimiter } from './work-limiter.js';
 
 export interface ServerDeps {
   config: Config;
@@ -28,9 +30,17 @@ export interface ServerDeps {
   registry?: () => Promise<RegistryEntry[] | null>;
 }
 
-export async function buildServer(
-  deps: ServerDeps,
-): Promise<{ app: FastifyInstance; metrics: Metrics; gauges: EgressGauges }> {
+export interface BuiltServer {
+  app: FastifyInstance;
+  metrics: Metrics;
+  gauges: EgressGauges;
+  /** The cap on analytic work; scheduled reports take their slots from it too. */
+  limiter: WorkLimiter;
+  /** The background store check /readyz answers from; stopped when the app closes. */
+  storeHealth: StoreHealth;
+}
+
+export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
   const { config, store, pipeline } = deps;
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log as FastifyBaseLogger,
@@ -40,6 +50,12 @@ export async function buildServer(
     ...httpTimeouts(config.http),
   });
   const metrics = new Metrics(() => [pipeline, ...(deps.otherPipelines?.() ?? [])]);
+  // Reports, user queries and the /metrics gauges' refresh share one cap on analytic SQL.
+  const limiter = new WorkLimiter({
+    maxConcurrent: config.limits.maxConcurrentQueries,
+    maxQueued: config.limits.maxQueuedQueries,
+    queueTimeoutMs: config.limits.queueTimeoutMs,
+  });
   const gauges = new EgressGauges(
     store,
     metrics.registry,
@@ -49,6 +65,7 @@ export async function buildServer(
       maxNamespaces: config.metrics.maxNamespaces,
     },
     deps.log,
+    (work) => limiter.run(work),
   ).start();
   app.addHook('onClose', async () => gauges.stop());
 
@@ -73,25 +90,71 @@ export async function buildServer(
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  // Probes answer from memory: /healthz touches nothing, /readyz reads what the background store check and
+  // the pipeline's insert outcomes last saw, so neither ever waits behind a query or an insert.
+  const storeHealth = new StoreHealth(
+    () => store.ping(),
+    DEFAULT_STORE_HEALTH,
+    Date.now,
+    (failure) =>
+      failure === null
+        ? deps.log.info('the store check succeeds again')
+        : deps.log.warn({ reason: failure }, 'the store check fails'),
+  );
+  await storeHealth.start();
+  app.addHook('onClose', async () => storeHealth.stop());
+  warnIfThreadPoolSmall(config.limits.maxConcurrentQueries, deps.log);
+
   // `auth` tells the console whether to ask for the read token before its first data request.
   const auth = config.readToken || config.authToken ? 'bearer' : 'none';
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', auth }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const storeUp = await store.ping();
+    const check = storeHealth.snapshot();
     const intake = pipeline.state;
-    const ready = storeUp && intake !== 'store-down';
-    return reply
-      .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not ready', store: storeUp ? 'up' : 'down', intake });
+    // Inserts failing is the store being down for intake, whatever SELECT 1 says.
+    const ready = check.up && intake !== 'store-down';
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not ready',
+      store: ready ? 'up' : 'down',
+      intake,
+      storeCheck: {
+        lastOkAgeMs: check.lastOkAgeMs,
+        lastCheckAgeMs: check.lastCheckAgeMs,
+        notReadyAfterMs: check.staleAfterMs,
+        // The reason goes to the log, not here: /readyz needs no token, and a store error can name hosts.
+        lastCheckOk: check.lastError === null,
+      },
+      queries: { running: limiter.running, queued: limiter.queued },
+    });
   });
   app.get('/metrics', { schema: { description: 'Prometheus metrics' } }, async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   await app.register(ingestRoutes, { pipeline, limits: config.ingest });
-  await app.register(reportRoutes, { store, metrics, registry: deps.registry ?? (async () => null) });
-  await app.register(queryRoutes, { store });
-  await app.register(overviewRoutes, { store, metrics });
+  // Everything that runs analytic SQL is registered in this scope, under the limiter's hooks.
+  await app.register(async (analytic) => {
+    limitRoutes(analytic, limiter);
+    await analytic.register(reportRoutes, { store, metrics, registry: deps.registry ?? (async () => null) });
+    await analytic.register(queryRoutes, { store });
+    await analytic.register(overviewRoutes, { store, metrics });
+  });
   await app.register(consoleRoutes);
-  return { app, metrics, gauges };
+  return { app, metrics, gauges, limiter, storeHealth };
+}
+
+/**
+ * libuv's pool is sized once, from UV_THREADPOOL_SIZE at the first use (bin/egresslens.cts sets it); each
+ * running query holds a thread, and 2 ingest inserts (HTTP, Kafka), the store check, the /metrics gauges'
+ * refresh and file/zlib/DNS work (4) need theirs. Warns when the pool this process got is smaller.
+ */
+function warnIfThreadPoolSmall(maxConcurrentQueries: number, log: Logger): void {
+  const pool = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+  const needed = maxConcurrentQueries + 2 + 1 + 1 + 4;
+  if (pool < needed) {
+    log.warn(
+      { threadPool: pool, needed },
+      `libuv's thread pool has ${pool} threads, fewer than the ${needed} that limits.maxConcurrentQueries=${maxConcurrentQueries} needs: start through dist/bin/egresslens.cjs or set UV_THREADPOOL_SIZE=${needed} or more`,
+    );
+  }
 }

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
+import type { WorkLimiter } from '../api/work-limiter.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
 import { blockedReport } from './blocked-report.js';
@@ -23,7 +24,12 @@ export interface ScheduleDeps {
   registry: () => Promise<RegistryEntry[] | null>;
   log?: Logger;
   fetch?: typeof fetch;
+  /** The server's cap on analytic work: a run takes one slot for its queries, like a report request. */
+  limiter?: Pick<WorkLimiter, 'run'>;
 }
+
+/** A scheduled run has no client waiting on it, so it may queue longer than a request before giving up. */
+const SCHEDULE_QUEUE_TIMEOUT_MS = 5 * 60_000;
 
 export interface RunRecord {
   runTime: string;
@@ -68,16 +74,22 @@ export async function runSchedule(s: Schedule, deps: ScheduleDeps, now = Date.no
   const window = parseWindow(s.window, undefined, now);
   const registry = await deps.registry();
   const apiVersion = 'networking.istio.io/v1' as const;
-  const [entries, blocked, timeouts] = await Promise.all([
-    serviceEntryReport(deps.store, window, { registry, apiVersion }),
-    blockedReport(deps.store, window),
-    timeoutReport(deps.store, window),
-  ]);
+  const analyse = async () => {
+    const [entries, blocked, timeouts] = await Promise.all([
+      serviceEntryReport(deps.store, window, { registry, apiVersion }),
+      blockedReport(deps.store, window),
+      timeoutReport(deps.store, window),
+    ]);
+    const earlier = await deps.store.query<{ host: string }>(
+      'SELECT DISTINCT arrayJoin(suggested_hosts) AS host FROM report_runs WHERE schedule = {schedule:String}',
+      { params: { schedule: s.name } },
+    );
+    return { entries, blocked, timeouts, earlier };
+  };
+  const { entries, blocked, timeouts, earlier } = deps.limiter
+    ? await deps.limiter.run(analyse, { timeoutMs: SCHEDULE_QUEUE_TIMEOUT_MS })
+    : await analyse();
   const suggestedHosts = [...new Set(entries.suggestions.flatMap((x) => x.hosts))].sort();
-  const earlier = await deps.store.query<{ host: string }>(
-    'SELECT DISTINCT arrayJoin(suggested_hosts) AS host FROM report_runs WHERE schedule = {schedule:String}',
-    { params: { schedule: s.name } },
-  );
   const seenBefore = new Set(earlier.map((r) => r.host));
   const newHosts = suggestedHosts.filter((h) => !seenBefore.has(h));
   const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');

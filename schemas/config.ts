@@ -156,6 +156,18 @@ export const ConfigSchema = z
       .strict()
       .prefault({}),
     http: HttpSchema.prefault({}),
+    /**
+     * Analytic work (POST /v1/query, reports, hosts, scheduled reports) runs under one cap with its own queue,
+     * so it can never take the threads that probes and ingest need. Full queue: 429; waited too long: 503.
+     */
+    limits: z
+      .object({
+        maxConcurrentQueries: positiveInt.default(2),
+        maxQueuedQueries: wholeNumber.pipe(z.number().min(0)).default(16),
+        queueTimeoutMs: positiveInt.default(10_000),
+      })
+      .strict()
+      .prefault({}),
     /** ServiceEntry YAML files or folders: the registry that suggestions are diffed against. */
     registry: z.array(z.string()).default([]),
     schedules: z.array(ScheduleSchema).default([]),

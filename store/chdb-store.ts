@@ -50,6 +50,11 @@ export class ChdbStore implements Store {
     private readonly readOnlySession: Session,
     /** Parses user SQL for the guard (store/sql-guard), readonly=1 and parser limits as connection arguments. */
     private readonly checkSession: Session,
+    /**
+     * Used by ping() alone: operations on one Session run one at a time, so a ping on the query Session
+     * waited behind every report (a report over 1 M rows held /readyz for 232 s).
+     */
+    private readonly pingSession: Session,
     private readonly schema: SchemaOptions,
   ) {}
 
@@ -83,7 +88,10 @@ export class ChdbStore implements Store {
       ],
     });
     const check = new Session(path, { connectionArgs: [...ENGINE_ARGS, ...settingsArgs(CHECK_SETTINGS)] });
-    return new ChdbStore(path, ingest, query, readOnly, check, schema);
+    const ping = new Session(path, {
+      connectionArgs: [...ENGINE_ARGS, '--readonly=1', '--max_execution_time=5'],
+    });
+    return new ChdbStore(path, ingest, query, readOnly, check, ping, schema);
   }
 
   async migrate(): Promise<void> {
@@ -175,7 +183,7 @@ export class ChdbStore implements Store {
   async ping(): Promise<boolean> {
     if (this.closed) return false;
     try {
-      await this.querySession.queryAsync('SELECT 1', { format: 'TSV' });
+      await this.pingSession.queryAsync('SELECT 1', { format: 'TSV' });
       return true;
     } catch {
       return false;
@@ -189,6 +197,7 @@ export class ChdbStore implements Store {
     this.querySession.close();
     this.readOnlySession.close();
     this.checkSession.close();
+    this.pingSession.close();
     await drainPending();
   }
 

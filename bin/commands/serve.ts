@@ -3,6 +3,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildServer } from '../../api/server.js';
+import type { WorkLimiter } from '../../api/work-limiter.js';
 import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
 import { pipelineOptions } from '../../ingest/pipeline-options.js';
@@ -38,12 +39,13 @@ export const serveUsage = `usage: egresslens serve [options]
 export async function runServe(config: Config): Promise<number> {
   checkExposure(config);
   const log = pino({ level: config.logLevel, base: { service: 'egresslens' } });
-  const { store, pipeline, registry, app, address, advert } = await start(config, log);
+  const { store, pipeline, registry, app, limiter, address, advert } = await start(config, log);
   const watchdog = config.watchdogMs > 0 ? startWatchdog(config.watchdogMs) : undefined;
   const scheduler = startSchedules(config.schedules, {
     store,
     registry,
     log: log.child({ component: 'schedule' }),
+    limiter,
   });
   log.info(
     { address, store: store.kind, data: store.kind === 'embedded' ? config.data : config.clickhouse?.url },
@@ -101,6 +103,8 @@ interface Started {
   pipeline: IngestPipeline;
   registry: ReturnType<typeof registryLoader>;
   app: FastifyInstance;
+  /** The server's cap on analytic work, which scheduled reports share. */
+  limiter: WorkLimiter;
   address: string;
   advert: { remove(): void } | undefined;
 }
@@ -128,7 +132,8 @@ async function start(config: Config, log: Logger): Promise<Started> {
     pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
     const registry = registryLoader(config.registry);
     await registry(); // a broken registry file fails the start, with the file named, not the first report
-    ({ app } = await buildServer({ config, store, pipeline, log, registry }));
+    let limiter: WorkLimiter;
+    ({ app, limiter } = await buildServer({ config, store, pipeline, log, registry }));
     const address = await app.listen({ host: config.host, port: config.port });
     // Tells the CLI on this data directory where to ask instead, and whether it needs the read token.
     const advert =
@@ -139,7 +144,7 @@ async function start(config: Config, log: Logger): Promise<Started> {
             config.authToken !== undefined || config.readToken !== undefined,
           )
         : undefined;
-    return { store, pipeline, registry, app, address, advert };
+    return { store, pipeline, registry, app, limiter, address, advert };
   } catch (err) {
     log.debug({ err }, 'startup failed');
     await app?.close().catch(() => {});
