@@ -386,7 +386,7 @@ describe('ServiceEntry namespace and exportTo', () => {
       ['exportTo=~,.', /must be alone/],
       ['exportTo=Shop_1', /not "\.", "\*", "~" or a namespace name/],
       ['entryNamespace=shop&exportTo=.,shop', /twice/],
-      ['entryNamespace=Egress', /namespace/],
+      ['entryNamespace=Egress', /entryNamespace/],
     ] as const) {
       const res = await app.inject({ url: `/v1/reports/service-entries?${q}` });
       expect(res.statusCode, q).toBe(400);
