@@ -102,7 +102,9 @@ function entryOptions(
     ['--cluster-domain', args.clusterDomain],
   ].filter(([, v]) => v !== undefined);
   if (given.length > 0 && kind !== 'service-entries')
-    throw new UsageError(`${given.map(([f]) => f).join(', ')} only apply to report service-entries`);
+    throw new UsageError(
+      `${given.map(([f]) => f).join(', ')} only appl${given.length > 1 ? 'y' : 'ies'} to report service-entries`,
+    );
   if (args.entryNamespace !== undefined && !isDns1123Label(args.entryNamespace))
     throw new UsageError(
       '--entry-namespace must be a Kubernetes namespace name (lowercase letters, digits, -)',
