@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { DestinationTraffic } from '../../reports/destination.js';
 import { blockedProtocolCounts, chooseProtocol } from '../../reports/port-protocol.js';
 import { asDynamicDns } from '../../reports/service-entry-dynamic-dns.js';
+import { flaggedCommentLines, flaggedTable } from '../../reports/service-entry-flagged-text.js';
 import { hostProblem } from '../../reports/service-entry-host.js';
 import { planServiceEntries, type SuggestOptions } from '../../reports/suggest-service-entries.js';
 import type { Suggestion } from '../../reports/suggestion.js';
@@ -313,6 +314,66 @@ describe('--namespace / --export-to', () => {
       expect(s.resource.metadata.namespace).toBe('egress');
       expect(s.resource.spec.exportTo).toEqual(['.', 'shop']);
     }
+  });
+});
+
+describe('the validator itself', () => {
+  const se = (name: string, spec: string) =>
+    `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ${name}, namespace: probe}\nspec: ${spec}\n`;
+
+  it(
+    'fails a TCP entry without addresses on IST0134 and passes it with addresses',
+    async () => {
+      const tcp =
+        '{hosts: [db.example.com], ports: [{number: 5672, name: tcp-5672, protocol: TCP}], resolution: DNS';
+      const without = await validateWithIstio(se('no-addr', `${tcp}}`));
+      expect(without.ok).toBe(false);
+      expect(without.errors.join('\n')).toMatch(/ServiceEntry\/probe\/no-addr: \[IST0134\]/);
+      const withAddr = await validateWithIstio(se('addr', `${tcp}, addresses: [192.0.2.7]}`));
+      expect(withAddr.errors).toEqual([]);
+    },
+    ISTIO_BUILD_TIMEOUT_MS,
+  );
+
+  it(
+    'checks Sidecar resources too (a later issue suggests them)',
+    async () => {
+      const sidecar = (name: string, hosts: string) =>
+        `apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: ${name}, namespace: shop}\n` +
+        `spec: {egress: [{hosts: ${hosts}}]}\n`;
+      const good = await validateWithIstio(
+        sidecar('good', '["./*", "istio-system/*", "egress/api.example.com"]'),
+      );
+      expect(good.errors).toEqual([]);
+      const bad = await validateWithIstio(sidecar('bad', '["backend"]'));
+      expect(bad.errors.join('\n')).toMatch(/Sidecar\/shop\/bad: .*namespace\/dnsName/);
+    },
+    ISTIO_BUILD_TIMEOUT_MS,
+  );
+});
+
+describe('flagged destinations as text', () => {
+  const p = planServiceEntries([
+    http('reviews.shop.svc.cluster.local', 9080, { namespaces: ['shop'] }),
+    http('evil\r\nkind: Pod.example.com', 80),
+  ]);
+
+  it('YAML header comments: one paragraph each, client text cannot leave the comment', () => {
+    const lines = flaggedCommentLines(p.flagged);
+    expect(lines[0]).toBe('# 2 destination(s) flagged, no ServiceEntry suggested:');
+    for (const l of lines) expect(l.startsWith('#')).toBe(true);
+    expect(lines.join('\n')).toMatch(
+      /in-mesh: reviews\.shop\.svc\.cluster\.local \(ports 9080, 10 requests, from shop\)/,
+    );
+    expect(lines.join('\n')).not.toMatch(/\nkind: Pod/);
+  });
+
+  it('table: host, reason, ports, requests, namespaces, then the details', () => {
+    const t = flaggedTable(p.flagged);
+    expect(t).toMatch(/flagged, no ServiceEntry suggested \(2\):/);
+    expect(t).toMatch(/^reviews\.shop\.svc\.cluster\.local\s+in-mesh\s+9080\s+10\s+shop$/m);
+    expect(t).not.toMatch(/\r|\nkind: Pod/);
+    expect(flaggedTable([])).toBe('');
   });
 });
 
