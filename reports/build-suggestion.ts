@@ -150,8 +150,9 @@ export function buildSuggestion(
     warnings.push(
       seenByName.has(r.host)
         ? `${low}traffic to ${r.from} (no SNI, no Host header) was attributed to ${r.host}, which the logs ` +
-            `also show by name (confidence ${r.confidence}: ${r.note}).`
-        : `${low}host ${r.host} was not in the logs; it was recovered from ${r.from} (confidence ` +
+            `also show by name as a destination of this traffic (confidence ${r.confidence}: ${r.note}).`
+        : `${low}host ${r.host} was not in the logs of this traffic (it went to ${r.from} with no SNI and no ` +
+            `Host header); the name was recovered from other log lines for ${r.from} (confidence ` +
             `${r.confidence}: ${r.note}). Check that it is the host the workload really uses: the entry ` +
             `allows ${r.host}, not the IP.`,
     );
