@@ -5,7 +5,7 @@
  * IST0133/IST0134. The report tests record every ServiceEntry YAML they produce with `recordIstioYaml` and end
  * with `expectIstioAccepts`, which runs all of it through that program in one call.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -19,18 +19,29 @@ const SCRIPT = join(ROOT, 'scripts', 'istio-validator.sh');
 /** Long enough for a first build from an empty Go module cache (~7 min on 2 cores). */
 export const ISTIO_BUILD_TIMEOUT_MS = 20 * 60_000;
 
-let binary: { bin: string; crds: string } | undefined;
+let binary: Promise<{ bin: string; crds: string }> | undefined;
 
-/** The validator's binary and CRD file, building them if missing. */
-export function istioValidator(): { bin: string; crds: string } {
-  if (!binary) {
-    const bin = execFileSync('bash', [SCRIPT, 'build'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      timeout: ISTIO_BUILD_TIMEOUT_MS,
-    }).trim();
-    binary = { bin, crds: join(dirname(bin), 'crd-all.gen.yaml') };
-  }
+/**
+ * The validator's binary and CRD file, building them if missing (asynchronously: a first build takes minutes,
+ * and a blocked worker would stop reporting to vitest).
+ */
+export function istioValidator(): Promise<{ bin: string; crds: string }> {
+  binary ??= new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      [SCRIPT, 'build'],
+      { encoding: 'utf8', timeout: ISTIO_BUILD_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) {
+          binary = undefined;
+          reject(new Error(`scripts/istio-validator.sh build failed: ${stderr || err.message}`));
+          return;
+        }
+        const bin = stdout.trim().split('\n').pop()!;
+        resolve({ bin, crds: join(dirname(bin), 'crd-all.gen.yaml') });
+      },
+    );
+  });
   return binary;
 }
 
@@ -46,7 +57,7 @@ export interface IstioVerdict {
 
 /** Runs multi-document YAML through Istio's validation. */
 export async function validateWithIstio(yaml: string): Promise<IstioVerdict> {
-  const { bin, crds } = istioValidator();
+  const { bin, crds } = await istioValidator();
   const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>(
     (resolve, reject) => {
       const child = execFile(
