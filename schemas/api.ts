@@ -31,9 +31,15 @@ export const ServiceEntryQuerySchema = ReportQuerySchema.extend({
   diff: z.enum(['on', 'off']).default('on'),
   apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
   /** `metadata.namespace` of the suggested ServiceEntries (`namespace` filters the traffic's source instead). */
-  entryNamespace: namespace.optional(),
+  entryNamespace: namespace
+    .describe('metadata.namespace of the suggested ServiceEntries (`namespace` filters the source instead)')
+    .optional(),
   /** `spec.exportTo` of the suggested ServiceEntries, comma-separated: `.`, `*`, `~` or namespace names. */
-  exportTo: z.string().max(2000).optional(),
+  exportTo: z
+    .string()
+    .max(2000)
+    .describe('spec.exportTo of the suggested ServiceEntries, comma-separated: ".", "*", "~" or namespaces')
+    .optional(),
   /** The mesh's cluster DNS domain (default cluster.local): names under it are in-mesh, never suggested. */
   clusterDomain: z
     .string()
@@ -41,6 +47,9 @@ export const ServiceEntryQuerySchema = ReportQuerySchema.extend({
     .regex(
       /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
       'a DNS domain like cluster.local',
+    )
+    .describe(
+      "the mesh's cluster DNS domain (default cluster.local): in-mesh names are flagged, not suggested",
     )
     .optional(),
 })
