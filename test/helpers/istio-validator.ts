@@ -124,6 +124,11 @@ export async function expectIstioAccepts(): Promise<IstioVerdict> {
     `Istio rejected some YAML (${recorded.length} streams):\n${labels}\n${verdict.output}`,
   ).toEqual([]);
   expect(verdict.ok, verdict.output).toBe(true);
+  const summary = verdict.output.split('\n').find((l) => l.startsWith('istio-validator: '));
+  process.stderr.write(
+    `${summary ?? 'istio-validator: no summary'} from ${recorded.length} YAML stream(s)\n` +
+      verdict.warnings.map((w) => `  ${w}\n`).join(''),
+  );
   return verdict;
 }
 
