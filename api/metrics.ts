@@ -7,7 +7,8 @@ export class Metrics {
   readonly reportSeconds: Histogram<'report'>;
 
   constructor(pipelines: () => IngestPipeline[]) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'egresslens_process_' });
+    // prom-client's names already start with process_/nodejs_: the prefix is ours alone.
+    collectDefaultMetrics({ register: this.registry, prefix: 'egresslens_' });
     const sum = (pick: (p: IngestPipeline) => number) => pipelines().reduce((s, p) => s + pick(p), 0);
     const counter = (name: string, help: string, read: () => number) =>
       new Counter({

@@ -1,16 +1,25 @@
-/** POST /v1/query: user SQL, read-only by the engine's own readonly=1, within row/time/memory limits. */
+/**
+ * POST /v1/query: user SQL. The store judges it on the engine's own syntax tree against an allow-list
+ * (store/sql-guard) before running it read-only within row, result-size, time and memory limits.
+ * A refused construct is 403 with the rule's code and reason; an error the engine finds in the query (syntax,
+ * unknown column, throwIf, a limit) is 400 with the engine's one-line message; only server faults are 500.
+ */
 import type { FastifyInstance } from 'fastify';
 import { SqlQueryBodySchema } from '../schemas/api.js';
-import { DEFAULT_READONLY_LIMITS, type Store } from '../store/store.js';
-import { checkReadOnlySql } from './read-only-sql.js';
+import { QueryRefusedError, UserQueryError } from '../store/sql-guard/errors.js';
+import { DEFAULT_READONLY_LIMITS, type Store, StoreUnavailableError } from '../store/store.js';
 
 export async function queryRoutes(app: FastifyInstance, opts: { store: Store }): Promise<void> {
+  const limits = DEFAULT_READONLY_LIMITS;
   app.post(
     '/v1/query',
     {
       schema: {
         description:
-          'Runs read-only SQL against access_log and dead_letters (readonly=1, 10,000 rows, 10 s).',
+          'Runs one SELECT over access_log, dead_letters and report_runs. Only allow-listed functions; no table ' +
+          `functions, other tables, INTO OUTFILE, FORMAT or SETTINGS. At most ${limits.maxRows} rows, ` +
+          `${limits.maxResultBytes} result bytes, ${limits.maxSeconds} s. 403 {code, reason} when a construct ` +
+          'is not allowed, 400 with the engine message when the query is wrong.',
         body: {
           type: 'object',
           required: ['sql'],
@@ -20,27 +29,42 @@ export async function queryRoutes(app: FastifyInstance, opts: { store: Store }):
     },
     async (req, reply) => {
       const body = SqlQueryBodySchema.safeParse(req.body);
-      if (!body.success) return reply.code(400).send({ error: 'the body must be {"sql": "<SELECT ...>"}' });
-      const problem = checkReadOnlySql(body.data.sql);
-      if (problem) return reply.code(400).send({ error: problem });
+      if (!body.success)
+        return reply
+          .code(400)
+          .send({ error: 'the body must be {"sql": "<SELECT ...>"}', code: 'bad-request' });
       try {
         const started = performance.now();
-        const rows = await opts.store.queryReadOnly(body.data.sql, DEFAULT_READONLY_LIMITS);
+        const rows = await opts.store.queryReadOnly(body.data.sql, limits);
         return { rows, rowCount: rows.length, elapsedMs: Math.round(performance.now() - started) };
       } catch (err) {
-        const message = (err as Error).message;
-        // The engine refusing a write or a settings change is the caller's fault, not ours.
-        if (/readonly|READONLY|Code: 164\b/.test(message))
-          return reply.code(403).send({ error: `refused: ${firstLine(message)}` });
-        if (/Code: (62|46|47|60|81|36|43|44|53|386|396|158|159|241|307)\b/.test(message)) {
-          return reply.code(400).send({ error: firstLine(message) });
+        if (err instanceof QueryRefusedError) {
+          // Refusals are what an attack looks like: keep the start of the text for whoever reads the logs.
+          req.log.warn(
+            { code: err.code, reason: err.reason, sql: body.data.sql.slice(0, 300) },
+            'query refused',
+          );
+          return reply
+            .code(403)
+            .send({ error: `not allowed: ${err.reason}`, code: err.code, reason: err.reason });
+        }
+        if (err instanceof UserQueryError) {
+          req.log.info({ engineCode: err.engineCode, reason: err.message }, 'query failed');
+          return reply.code(400).send({
+            error: err.message,
+            code: 'query-error',
+            reason: err.message,
+            engineCode: err.engineCode,
+          });
+        }
+        if (err instanceof StoreUnavailableError) {
+          req.log.warn({ err: err.message }, 'query: store unavailable');
+          return reply
+            .code(503)
+            .send({ error: 'the store is unavailable; try again later', code: 'unavailable' });
         }
         throw err;
       }
     },
   );
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.slice(0, 500);
 }

@@ -9,6 +9,7 @@ export const STORE_OPTIONS = {
   'clickhouse-user': { type: 'string' },
   'clickhouse-password': { type: 'string' },
   'clickhouse-database': { type: 'string' },
+  'clickhouse-cluster': { type: 'string' },
   format: { type: 'string', short: 'f' },
   'store-raw': { type: 'boolean' },
   'ttl-days': { type: 'string' },
@@ -21,6 +22,8 @@ export const SERVE_OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string', short: 'p' },
   'auth-token': { type: 'string' },
+  'ingest-token': { type: 'string' },
+  'read-token': { type: 'string' },
   insecure: { type: 'boolean' },
   registry: { type: 'string', multiple: true },
   'kafka-brokers': { type: 'string' },
@@ -42,15 +45,21 @@ export function configFromFlags(values: FlagValues): Config {
     host: str('host'),
     port: str('port'),
     authToken: str('auth-token'),
+    ingestToken: str('ingest-token'),
+    readToken: str('read-token'),
     insecure: v.insecure === true ? true : undefined,
     registry: Array.isArray(v.registry) ? v.registry : undefined,
   };
-  if (str('clickhouse-url')) {
+  // Any server flag makes a clickhouse section (the URL may come from the file or the environment);
+  // without a URL anywhere the config check names clickhouse.url.
+  const serverFlags = ['url', 'user', 'password', 'database', 'cluster'].some((k) => str(`clickhouse-${k}`));
+  if (serverFlags) {
     flags.clickhouse = {
       url: str('clickhouse-url'),
       username: str('clickhouse-user'),
       password: str('clickhouse-password'),
       database: str('clickhouse-database'),
+      cluster: str('clickhouse-cluster'),
     };
   }
   if (str('kafka-brokers') || str('kafka-topic')) {

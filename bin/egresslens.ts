@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The egresslens command line. Each subcommand lives in bin/commands/. */
 import { parseArgs } from 'node:util';
+import { checkExposure } from '../schemas/config.js';
 import { configFromFlags, SERVE_OPTIONS, STORE_OPTIONS } from './config-flags.js';
 import { UsageError } from './usage-error.js';
 
@@ -35,10 +36,13 @@ async function main(argv: string[]): Promise<number> {
         allowPositionals: true,
         options: SERVE_OPTIONS,
       });
-      const { runServe, serveUsage } = await import('./commands/serve.js');
-      if (values.help) return help(serveUsage);
+      if (values.help) return help((await import('./commands/serve.js')).serveUsage);
       if (positionals.length) throw new UsageError(`serve takes no arguments (got ${positionals.join(' ')})`);
-      return runServe(configFromFlags(values));
+      // Configuration mistakes are told before the server's modules (chDB, fastify) take seconds to load.
+      const config = configFromFlags(values);
+      checkExposure(config);
+      const { runServe } = await import('./commands/serve.js');
+      return runServe(config);
     }
     case 'ingest': {
       const { values, positionals } = parseArgs({
@@ -105,7 +109,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if ((err as Error).name === 'ConfigError' || (err as Error).name === 'StoreConfigError') {
+    if ((err as Error).name === 'StartupError') {
+      // serve could not start (port, address, data directory, store): one line, already saying what to do.
+      process.stderr.write(`egresslens: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    } else if ((err as Error).name === 'ConfigError' || (err as Error).name === 'StoreConfigError') {
       process.stderr.write(`egresslens: ${(err as Error).message}\n`);
       process.exitCode = 2;
     } else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

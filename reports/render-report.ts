@@ -76,7 +76,14 @@ export async function renderReport(
           report,
           `${serviceEntryHeader(report)}${toTable(report.suggestions)}${flaggedTable(report.flagged)}`,
         );
-      const data = { ...report, suggestions: toJson(report.suggestions) };
+      // Each suggestion's own YAML too, exactly as the YAML output prints it (the console copies it).
+      const data = {
+        ...report,
+        suggestions: toJson(report.suggestions).map((s, i) => ({
+          ...s,
+          yaml: toYaml([report.suggestions[i]!], { apiVersion }).replace(/^---\n/, ''),
+        })),
+      };
       return json(data);
     }
     case 'blocked': {

@@ -1,31 +1,17 @@
 /**
- * SQL fragments that classify egress traffic, shared by every report so they agree on what "blocked" or
- * "timed out" means. See ../shared/notes/envoy-formats.md §5 for the log shapes.
+ * SQL fragments the reports share. The traffic classes live with the schema (store/traffic-classes.ts),
+ * whose egress_requests view uses the same ones.
  */
 
-/** REGISTRY_ONLY denials: BlackHoleCluster (TCP/TLS, flag UH), the 502 direct response on route block_all,
- * and typed JSON logs where the BlackHole cluster name is null. */
-export const BLOCKED_SQL = `(upstream_cluster = 'BlackHoleCluster'
-  OR (response_code = 502 AND route_name = 'block_all')
-  OR (upstream_cluster = '' AND upstream_host = '' AND method = '' AND has(response_flags_list, 'UH')))`;
-
-/** ALLOW_ANY pass-through to hosts the mesh does not know. */
-export const PASSTHROUGH_SQL = `upstream_cluster = 'PassthroughCluster'`;
-
-/** Route timeouts (504 UT, details response_timeout) and stream idle timeouts (SI). */
-export const TIMED_OUT_SQL = `(has(response_flags_list, 'UT') OR has(response_flags_list, 'SI')
-  OR (response_code = 504 AND response_code_details = 'response_timeout'))`;
-
-/** The FQDN in an outbound cluster name: `outbound|443||www.google.com` → `www.google.com`. */
-export const CLUSTER_HOST_SQL = `extract(upstream_cluster, '^outbound\\\\|[0-9]*\\\\|[^|]*\\\\|(.+)$')`;
-
-/** Traffic allowed to an external host by a ServiceEntry: an outbound cluster that is not a cluster-local service. */
-export const ALLOWED_EXTERNAL_SQL = `(upstream_cluster LIKE 'outbound|%'
-  AND NOT endsWith(upstream_cluster, '.svc.cluster.local')
-  AND NOT endsWith(upstream_cluster, '.local'))`;
-
-/** The destination as reports name it: the cluster's FQDN for outbound clusters, else SNI/authority/IP. */
-export const HOST_SQL = `if(upstream_cluster LIKE 'outbound|%', ${CLUSTER_HOST_SQL}, dst_host)`;
+export {
+  ALLOWED_EXTERNAL_SQL,
+  BLOCKED_SQL,
+  CLUSTER_HOST_SQL,
+  HOST_SQL,
+  PASSTHROUGH_SQL,
+  STATE_SQL,
+  TIMED_OUT_SQL,
+} from '../store/traffic-classes.js';
 
 /** Is the text an IPv4 or IPv6 literal? */
 export const IS_IP_SQL = (col: string) =>

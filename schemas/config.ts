@@ -5,9 +5,65 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_CLUSTER_PATHS } from '../store/table-ddl.js';
 
-const port = z.coerce.number().int().min(0).max(65535);
-const positiveInt = z.coerce.number().int().positive();
+/**
+ * A whole number from a file (a number or a string of digits) or an env var. Not z.coerce.number(), which
+ * takes "" and false as 0 and true as 1 (`port: ""` listened on a random port).
+ */
+const wholeNumber = z
+  .union([z.number(), z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number)], {
+    error: 'expected a whole number',
+  })
+  .pipe(z.number().int('expected a whole number'));
+const port = wholeNumber.pipe(z.number().min(0).max(65535));
+const positiveInt = wholeNumber.pipe(z.number().positive());
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+/**
+ * A boolean from a file, env var or flag. Not z.coerce.boolean(), which makes the string "false" true:
+ * only words that mean a boolean are taken, anything else is a config error.
+ */
+const strictBoolean = z.unknown().transform((value, ctx): boolean => {
+  if (typeof value === 'boolean') return value;
+  const word =
+    typeof value === 'string' || typeof value === 'number' ? String(value).trim().toLowerCase() : '';
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected true or false (or 1/0, yes/no, on/off), got ${JSON.stringify(value)}`,
+  });
+  return z.NEVER;
+});
+
+/** A bearer token: long enough not to be guessed, and sendable as-is in an Authorization header. */
+const token = z
+  .string()
+  .min(16, 'use at least 16 characters')
+  .regex(/^[\x21-\x7e]+$/, 'use printable ASCII without spaces');
+
+/**
+ * Time limits of the HTTP server, so a client that trickles its headers or body cannot hold a socket and a
+ * request slot for ever. Node answers 408 and closes the socket when one is exceeded.
+ */
+const HttpSchema = z
+  .object({
+    /** From the connection's first byte to the end of the request headers. */
+    headersTimeoutMs: positiveInt.default(10_000),
+    /** From the first byte to the end of the request body; at 30 s a 16 MiB body needs ~0.6 MB/s. */
+    requestTimeoutMs: positiveInt.default(30_000),
+    /** Longer than Fluent Bit's keepalive idle timeout (30 s), so the client, not the server, closes idle sockets. */
+    keepAliveTimeoutMs: positiveInt.default(72_000),
+    /** A socket with no traffic either way (e.g. a client that stops reading its answer) is closed after this. */
+    idleTimeoutMs: positiveInt.default(300_000),
+  })
+  .strict()
+  .refine((h) => h.headersTimeoutMs <= h.requestTimeoutMs, {
+    message: 'headersTimeoutMs cannot be longer than requestTimeoutMs',
+    path: ['headersTimeoutMs'],
+  });
 
 export const ScheduleSchema = z
   .object({
@@ -31,12 +87,16 @@ export const ConfigSchema = z
     data: z.string().min(1).default('./data'),
     host: z.string().min(1).default('127.0.0.1'),
     port: port.default(8080),
-    /** Bearer token for every route except /healthz and /readyz; required to bind beyond loopback. */
-    authToken: z.string().min(16, 'use at least 16 characters').optional(),
-    /** Allows a non-loopback bind without a token. */
-    insecure: z.coerce.boolean().default(false),
+    /** Bearer token for every route except /healthz and /readyz (both roles); not with the two below. */
+    authToken: token.optional(),
+    /** Bearer token for intake only (POST /v1/ingest/*): the one every Fluent Bit node holds. */
+    ingestToken: token.optional(),
+    /** Bearer token for reading only: reports, hosts, query, metrics, docs, UI. */
+    readToken: token.optional(),
+    /** Allows a non-loopback bind without a token for each role. */
+    insecure: strictBoolean.default(false),
     format: z.string().min(1).default('auto'),
-    storeRaw: z.coerce.boolean().default(false),
+    storeRaw: strictBoolean.default(false),
     ttlDays: positiveInt.optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     clickhouse: z
@@ -44,10 +104,22 @@ export const ConfigSchema = z
         url: z.string().url(),
         username: z.string().default('default'),
         password: z.string().default(''),
+        /** Optional read-only user for POST /v1/query (README: Security). */
+        readUsername: z.string().min(1).optional(),
+        readPassword: z.string().optional(),
         database: z
           .string()
           .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a plain database name')
           .default('default'),
+        /** A cluster name from the servers' remote_servers: Replicated tables ON CLUSTER plus Distributed ones. */
+        cluster: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'a cluster name as in remote_servers')
+          .optional(),
+        /** Keeper path of each replicated table ({shard}, {database}, {table} are macros). */
+        replicaPath: z.string().min(1).default(DEFAULT_CLUSTER_PATHS.replicaPath),
+        /** Replica name of each replicated table ({replica} is the server's macro). */
+        replicaName: z.string().min(1).default(DEFAULT_CLUSTER_PATHS.replicaName),
       })
       .strict()
       .optional(),
@@ -64,6 +136,16 @@ export const ConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** The egress gauges on /metrics: how far back they look, how often they refresh, how many namespaces. */
+    metrics: z
+      .object({
+        windowSeconds: positiveInt.default(300),
+        refreshSeconds: positiveInt.default(30),
+        maxNamespaces: wholeNumber.pipe(z.number().positive().max(1000)).default(50),
+      })
+      .strict()
+      .prefault({}),
+    http: HttpSchema.prefault({}),
     /** ServiceEntry YAML files or folders: the registry that suggestions are diffed against. */
     registry: z.array(z.string()).default([]),
     schedules: z.array(ScheduleSchema).default([]),
@@ -73,7 +155,7 @@ export const ConfigSchema = z
         topic: z.string().min(1),
         group: z.string().min(1).default('egresslens'),
         clientId: z.string().default('egresslens'),
-        ssl: z.coerce.boolean().default(false),
+        ssl: strictBoolean.default(false),
         sasl: z
           .object({
             mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
@@ -81,7 +163,7 @@ export const ConfigSchema = z
             password: z.string(),
           })
           .optional(),
-        fromBeginning: z.coerce.boolean().default(true),
+        fromBeginning: strictBoolean.default(true),
       })
       .strict()
       .optional(),
@@ -101,6 +183,10 @@ const ENV: Record<string, string[]> = {
   EGRESSLENS_HOST: ['host'],
   EGRESSLENS_PORT: ['port'],
   EGRESSLENS_AUTH_TOKEN: ['authToken'],
+  EGRESSLENS_INGEST_TOKEN: ['ingestToken'],
+  EGRESSLENS_READ_TOKEN: ['readToken'],
+  EGRESSLENS_INSECURE: ['insecure'],
+  EGRESSLENS_STORE_RAW: ['storeRaw'],
   EGRESSLENS_FORMAT: ['format'],
   EGRESSLENS_LOG_LEVEL: ['logLevel'],
   EGRESSLENS_TTL_DAYS: ['ttlDays'],
@@ -108,6 +194,9 @@ const ENV: Record<string, string[]> = {
   EGRESSLENS_CLICKHOUSE_USER: ['clickhouse', 'username'],
   EGRESSLENS_CLICKHOUSE_PASSWORD: ['clickhouse', 'password'],
   EGRESSLENS_CLICKHOUSE_DATABASE: ['clickhouse', 'database'],
+  EGRESSLENS_CLICKHOUSE_CLUSTER: ['clickhouse', 'cluster'],
+  EGRESSLENS_CLICKHOUSE_READ_USER: ['clickhouse', 'readUsername'],
+  EGRESSLENS_CLICKHOUSE_READ_PASSWORD: ['clickhouse', 'readPassword'],
 };
 
 type Layer = Record<string, unknown>;
@@ -141,7 +230,7 @@ export function readConfigFile(path: string): Layer {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read config file ${path}: ${firstLine((err as Error).message)}`);
   }
   try {
     const value = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
@@ -150,8 +239,9 @@ export function readConfigFile(path: string): Layer {
     }
     return value as Layer;
   } catch (err) {
+    // The YAML parser's message carries a code frame over several lines; its first line names the place.
     throw new ConfigError(
-      `config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
+      `config file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${firstLine((err as Error).message)}`,
     );
   }
 }
@@ -165,29 +255,88 @@ export function envLayer(env: NodeJS.ProcessEnv): Layer {
   return layer;
 }
 
+function has(layer: Layer, path: PropertyKey[]): boolean {
+  let node: unknown = layer;
+  for (const key of path) {
+    if (node === null || typeof node !== 'object') return false;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node !== undefined;
+}
+
+/** Where a setting's value came from, the layer with the highest precedence first, for error messages. */
+function sourceOf(
+  path: PropertyKey[],
+  layers: { file?: string; fileLayer: Layer; env: Layer; flags: Layer },
+): string {
+  for (let n = path.length; n > 0; n--) {
+    const at = path.slice(0, n);
+    if (has(layers.flags, at)) return 'command line';
+    if (has(layers.env, at)) {
+      const name = Object.entries(ENV).find(([, p]) => p.join('.') === at.slice(0, p.length).join('.'))?.[0];
+      return name ? `env ${name}` : 'env';
+    }
+    if (has(layers.fileLayer, at)) return `file ${layers.file}`;
+  }
+  return 'default';
+}
+
 /** Builds the config: file < env < flags. `flags` uses the schema's shape (nested objects allowed). */
 export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: Layer } = {}): Config {
   const fileLayer = opts.file ? readConfigFile(opts.file) : {};
-  const merged = merge(merge(fileLayer, envLayer(opts.env ?? process.env)), opts.flags ?? {});
+  const env = envLayer(opts.env ?? process.env);
+  const flags = opts.flags ?? {};
+  const merged = merge(merge(fileLayer, env), flags);
   const result = ConfigSchema.safeParse(merged);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new ConfigError(
-      `invalid configuration${opts.file ? ` (file ${opts.file}, env, flags)` : ''}:\n${lines.join('\n')}`,
-    );
+    // One line, each problem with its setting and where the value came from.
+    const problems = result.error.issues.map((i) => {
+      const path = i.code === 'unrecognized_keys' ? [...i.path, i.keys[0]!] : i.path;
+      const name =
+        i.code === 'unrecognized_keys'
+          ? i.keys.map((k) => [...i.path, k].join('.')).join(', ')
+          : path.join('.');
+      const source = sourceOf(path, { file: opts.file, fileLayer, env, flags });
+      return `${name || '(top level)'} (${source}): ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   return result.data;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0]!.trim().replace(/:$/, '');
 }
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** Refuses to expose the API and ingest without a token unless told --insecure. */
+/**
+ * Startup refuses unsafe token setups, each with one line: a non-loopback bind needs a token for intake and
+ * one for reading (unless --insecure); authToken opens both roles, so it cannot stand beside the role tokens
+ * (a Fluent Bit node holding it could still run SQL); and two equal role tokens would be one token.
+ */
 export function checkExposure(config: Config): void {
-  if (!isLoopback(config.host) && !config.authToken && !config.insecure) {
+  const { authToken, ingestToken, readToken } = config;
+  if (authToken && (ingestToken || readToken)) {
     throw new ConfigError(
-      `refusing to listen on ${config.host} without an auth token: set authToken (EGRESSLENS_AUTH_TOKEN or --auth-token), or pass --insecure`,
+      'authToken opens both intake and reading, so it cannot be combined with ingestToken/readToken: set ingestToken and readToken alone (or authToken alone)',
+    );
+  }
+  if (ingestToken && readToken && ingestToken === readToken) {
+    throw new ConfigError(
+      'ingestToken and readToken are the same: give each role its own token (or set authToken)',
+    );
+  }
+  if (isLoopback(config.host) || config.insecure) return;
+  const missing = [
+    !authToken && !ingestToken ? 'intake (ingestToken, EGRESSLENS_INGEST_TOKEN or --ingest-token)' : '',
+    !authToken && !readToken ? 'reading (readToken, EGRESSLENS_READ_TOKEN or --read-token)' : '',
+  ].filter(Boolean);
+  if (missing.length) {
+    throw new ConfigError(
+      `refusing to listen on ${config.host} without a token for ${missing.join(' and ')}: set them (or authToken for both), or pass --insecure`,
     );
   }
 }

@@ -9,6 +9,15 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
 import { applyMigrations, type SchemaOptions } from './schema.js';
+import { engineErrorOf, SERVER_FAULT_CODES, UserQueryError } from './sql-guard/errors.js';
+import {
+  CHECK_SETTINGS,
+  checkUserSql,
+  PREPARE_SQL,
+  type PreparedSql,
+  RUN_AST_SETTINGS,
+  type SqlExplainer,
+} from './sql-guard/guard.js';
 import {
   DEFAULT_READONLY_LIMITS,
   type InsertRequest,
@@ -39,6 +48,8 @@ export class ChdbStore implements Store {
     private readonly querySession: Session,
     /** Opened with readonly=1 and limits as connection arguments, so user SQL cannot lift them. */
     private readonly readOnlySession: Session,
+    /** Parses user SQL for the guard (store/sql-guard), readonly=1 and parser limits as connection arguments. */
+    private readonly checkSession: Session,
     private readonly schema: SchemaOptions,
   ) {}
 
@@ -67,9 +78,12 @@ export class ChdbStore implements Store {
         '--result_overflow_mode=throw',
         `--max_execution_time=${limits.maxSeconds}`,
         `--max_memory_usage=${limits.maxMemoryBytes}`,
+        `--max_result_bytes=${limits.maxResultBytes}`,
+        ...settingsArgs(RUN_AST_SETTINGS),
       ],
     });
-    return new ChdbStore(path, ingest, query, readOnly, schema);
+    const check = new Session(path, { connectionArgs: [...ENGINE_ARGS, ...settingsArgs(CHECK_SETTINGS)] });
+    return new ChdbStore(path, ingest, query, readOnly, check, schema);
   }
 
   async migrate(): Promise<void> {
@@ -104,12 +118,54 @@ export class ChdbStore implements Store {
     return parseRows(result.text()) as T[];
   }
 
-  /** The limits are fixed when the store opens (DEFAULT_READONLY_LIMITS); chDB takes them per connection. */
+  /**
+   * User SQL: judged by the guard on the engine's own syntax tree (readonly=1 does not confine chDB: the scalar
+   * file() and INTO OUTFILE work under it), then the engine's canonical text of what was judged runs on the
+   * read-only session. The limits are fixed when the store opens (DEFAULT_READONLY_LIMITS); chDB takes them per
+   * connection.
+   */
   async queryReadOnly(sql: string, _limits: ReadOnlyLimits): Promise<Record<string, unknown>[]> {
     this.assertOpen();
-    const result = await this.readOnlySession.queryAsync(sql, { format: 'JSONEachRow' });
-    return parseRows(result.text());
+    const canonical = await checkUserSql(sql, this.explainer);
+    const result = await userQuery(() =>
+      this.readOnlySession.queryAsync(canonical, { format: 'JSONEachRow' }),
+    );
+    const body = result.text();
+    // The engine skips its result limits for a query without a table (SELECT arrayJoin(range(…))).
+    const limits = DEFAULT_READONLY_LIMITS;
+    if (Buffer.byteLength(body) > limits.maxResultBytes) {
+      throw new UserQueryError(`the result exceeds ${limits.maxResultBytes} bytes (max_result_bytes)`, 396);
+    }
+    const rows = parseRows(body);
+    if (rows.length > limits.maxRows) {
+      throw new UserQueryError(`the result exceeds ${limits.maxRows} rows (max_result_rows)`, 396);
+    }
+    return rows;
   }
+
+  private readonly explainer: SqlExplainer = {
+    prepare: async (sql) => {
+      this.assertOpen();
+      const result = await userQuery(() =>
+        this.checkSession.queryBindAsync(PREPARE_SQL, { sql }, { format: 'JSONEachRow' }),
+      );
+      return parseRows(result.text())[0] as unknown as PreparedSql;
+    },
+    explainAst: async (canonical) => {
+      this.assertOpen();
+      const result = await userQuery(() =>
+        this.checkSession.queryAsync(`EXPLAIN AST ${canonical}`, { format: 'TSVRaw' }),
+      );
+      return result.text();
+    },
+    explainQueryTree: async (canonical) => {
+      this.assertOpen();
+      const result = await userQuery(() =>
+        this.checkSession.queryAsync(`EXPLAIN QUERY TREE run_passes = 0 ${canonical}`, { format: 'TSVRaw' }),
+      );
+      return result.text();
+    },
+  };
 
   async command(sql: string): Promise<void> {
     this.assertOpen();
@@ -132,11 +188,29 @@ export class ChdbStore implements Store {
     this.ingestSession.close();
     this.querySession.close();
     this.readOnlySession.close();
+    this.checkSession.close();
     await drainPending();
   }
 
   private assertOpen(): void {
     if (this.closed) throw new StoreUnavailableError('the embedded store is closed');
+  }
+}
+
+/** `{a: 1}` → `['--a=1']`: settings as chDB connection arguments, which a query's SETTINGS cannot change. */
+function settingsArgs(settings: Record<string, string | number>): string[] {
+  return Object.entries(settings).map(([k, v]) => `--${k}=${v}`);
+}
+
+/** Runs a step of user SQL; an engine exception becomes UserQueryError with the engine's one-line message. */
+async function userQuery<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const parsed = engineErrorOf((err as Error).message ?? String(err));
+    if (parsed && !SERVER_FAULT_CODES.has(parsed.code ?? -1))
+      throw new UserQueryError(parsed.text, parsed.code);
+    throw err;
   }
 }
 

@@ -11,7 +11,16 @@ export async function openStore(config: Pick<Config, 'data' | 'clickhouse' | 'tt
       username: config.clickhouse.username,
       password: config.clickhouse.password,
       database: config.clickhouse.database,
+      readUsername: config.clickhouse.readUsername,
+      readPassword: config.clickhouse.readPassword,
       ttlDays: config.ttlDays,
+      cluster: config.clickhouse.cluster
+        ? {
+            name: config.clickhouse.cluster,
+            replicaPath: config.clickhouse.replicaPath,
+            replicaName: config.clickhouse.replicaName,
+          }
+        : undefined,
     });
   }
   return ChdbStore.open(config.data, { ttlDays: config.ttlDays });

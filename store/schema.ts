@@ -9,11 +9,17 @@
  */
 
 import { FIELD_ORDER } from '../parser/record.js';
+import {
+  createTableStatements,
+  createViewStatement,
+  type DdlOptions,
+  quoteIdentifier,
+  quoteLiteral,
+  type TableDef,
+} from './table-ddl.js';
+import { HOST_SQL, STATE_SQL, TIMED_OUT_SQL } from './traffic-classes.js';
 
-export interface SchemaOptions {
-  /** Drop rows older than this many days (TTL); undefined keeps everything. */
-  ttlDays?: number;
-}
+export type SchemaOptions = DdlOptions;
 
 export interface Migration {
   version: number;
@@ -53,13 +59,9 @@ export const DEAD_LETTER_INSERT_COLUMNS = [
 const withoutPort = (col: string) => `replaceRegexpOne(${col}, ':[0-9]+$', '')`;
 const portOf = (col: string) => `toUInt16OrZero(extract(${col}, ':([0-9]+)$'))`;
 
-export const MIGRATIONS: Migration[] = [
-  {
-    version: 1,
-    name: 'access_log and dead_letters',
-    statements: (opts) => [
-      `CREATE TABLE IF NOT EXISTS access_log (
-  start_time DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+export const ACCESS_LOG: TableDef = {
+  name: 'access_log',
+  columns: `  start_time DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
   ingest_time DateTime64(3, 'UTC') DEFAULT now64(3) CODEC(Delta, ZSTD(1)),
   method LowCardinality(String),
   path String CODEC(ZSTD(3)),
@@ -100,15 +102,17 @@ export const MIGRATIONS: Migration[] = [
     requested_server_name != '', requested_server_name,
     authority != '', ${withoutPort('authority')},
     downstream_local_address != '', ${withoutPort('downstream_local_address')},
-    ${withoutPort('upstream_host')}))
-)
-ENGINE = MergeTree
-PARTITION BY toYYYYMM(start_time)
-ORDER BY (upstream_cluster, dst_host, start_time)
-${opts.ttlDays ? `TTL toDateTime(start_time) + INTERVAL ${Math.floor(opts.ttlDays)} DAY` : ''}
-SETTINGS non_replicated_deduplication_window = 10000`,
-      `CREATE TABLE IF NOT EXISTS dead_letters (
-  time DateTime64(3, 'UTC') DEFAULT now64(3),
+    ${withoutPort('upstream_host')}))`,
+  partitionBy: 'toYYYYMM(start_time)',
+  orderBy: '(upstream_cluster, dst_host, start_time)',
+  ttlColumn: 'start_time',
+  dedup: true,
+  shardingKey: 'cityHash64(start_time, request_id, downstream_remote_address, upstream_host)',
+};
+
+export const DEAD_LETTERS: TableDef = {
+  name: 'dead_letters',
+  columns: `  time DateTime64(3, 'UTC') DEFAULT now64(3),
   source LowCardinality(String),
   origin String,
   reason String,
@@ -118,21 +122,17 @@ SETTINGS non_replicated_deduplication_window = 10000`,
   k8s_pod LowCardinality(String),
   kafka_topic LowCardinality(String),
   kafka_partition Int32,
-  kafka_offset Int64
-)
-ENGINE = MergeTree
-PARTITION BY toYYYYMM(time)
-ORDER BY (source, time)
-${opts.ttlDays ? `TTL toDateTime(time) + INTERVAL ${Math.floor(opts.ttlDays)} DAY` : ''}
-SETTINGS non_replicated_deduplication_window = 10000`,
-    ],
-  },
-  {
-    version: 2,
-    name: 'report_runs',
-    statements: () => [
-      `CREATE TABLE IF NOT EXISTS report_runs (
-  run_time DateTime64(3, 'UTC'),
+  kafka_offset Int64`,
+  partitionBy: 'toYYYYMM(time)',
+  orderBy: '(source, time)',
+  ttlColumn: 'time',
+  dedup: true,
+  shardingKey: 'cityHash64(origin, offset, raw)',
+};
+
+export const REPORT_RUNS: TableDef = {
+  name: 'report_runs',
+  columns: `  run_time DateTime64(3, 'UTC'),
   schedule LowCardinality(String),
   window_start DateTime64(3, 'UTC'),
   window_end DateTime64(3, 'UTC'),
@@ -141,19 +141,89 @@ SETTINGS non_replicated_deduplication_window = 10000`,
   blocked UInt64,
   timeouts UInt64,
   outputs Array(String),
-  webhook_status String
-)
-ENGINE = MergeTree
-ORDER BY (schedule, run_time)`,
+  webhook_status String`,
+  orderBy: '(schedule, run_time)',
+  dedup: false,
+  shardingKey: 'cityHash64(schedule, run_time)',
+};
+
+/**
+ * One row per request with its class and destination, for Grafana and ad-hoc SQL: the reports' own
+ * classification (store/traffic-classes.ts), so nobody copies the fragments. Filters on start_time and
+ * namespace reach access_log's primary key and partitions through the view.
+ */
+const EGRESS_REQUESTS_SELECT = `SELECT
+  start_time,
+  k8s_namespace AS namespace,
+  k8s_workload AS workload,
+  k8s_pod AS pod,
+  ${STATE_SQL} AS state,
+  ${HOST_SQL} AS destination_host,
+  dst_port AS destination_port,
+  dst_ip AS destination_ip,
+  ${TIMED_OUT_SQL} AS timed_out,
+  response_code,
+  response_flags,
+  duration,
+  bytes_sent,
+  bytes_received,
+  method,
+  protocol,
+  route_name,
+  upstream_cluster,
+  requested_server_name
+FROM access_log`;
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'access_log and dead_letters',
+    statements: (opts) => [
+      ...createTableStatements(ACCESS_LOG, opts),
+      ...createTableStatements(DEAD_LETTERS, opts),
     ],
+  },
+  {
+    version: 2,
+    name: 'report_runs',
+    statements: (opts) => createTableStatements(REPORT_RUNS, opts),
+  },
+  {
+    version: 3,
+    name: 'egress_requests view',
+    statements: (opts) => [createViewStatement('egress_requests', EGRESS_REQUESTS_SELECT, opts)],
   },
 ];
 
-export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
-  version UInt32,
+/**
+ * The versions applied. In cluster mode it is one Replicated table shared by every server of the cluster
+ * (its Keeper path has no `{shard}`), so every egresslens instance sees the same versions wherever it
+ * connects, and the version row carries a deduplication token so two instances that migrate at the same
+ * time record it once. Their statements are all idempotent, and ON CLUSTER DDL goes through the cluster's
+ * DDL queue, which Keeper orders: the second instance's CREATE … IF NOT EXISTS finds the table there.
+ */
+export function migrationsTableStatement(opts: SchemaOptions): string {
+  const columns = `version UInt32,
   name String,
-  applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
-) ENGINE = MergeTree ORDER BY version`;
+  applied_at DateTime64(3, 'UTC') DEFAULT now64(3)`;
+  const cluster = opts.cluster;
+  if (!cluster) {
+    return `CREATE TABLE IF NOT EXISTS schema_migrations (\n  ${columns}\n) ENGINE = MergeTree ORDER BY version\nSETTINGS non_replicated_deduplication_window = 100`;
+  }
+  return (
+    `CREATE TABLE IF NOT EXISTS schema_migrations ON CLUSTER ${quoteIdentifier(cluster.name)} (\n  ${columns}\n)\n` +
+    `ENGINE = ReplicatedMergeTree(${quoteLiteral(cluster.migrationsPath)}, ${quoteLiteral(cluster.migrationsReplicaName)})\n` +
+    'ORDER BY version'
+  );
+}
+
+/** Records a migration; the token makes a second instance's record of the same version a no-op. */
+export function recordMigrationStatement(m: Pick<Migration, 'version' | 'name'>): string {
+  return (
+    `INSERT INTO schema_migrations (version, name) SETTINGS insert_deduplication_token = ${quoteLiteral(`egresslens-migration-${m.version}`)} ` +
+    `VALUES (${m.version}, ${quoteLiteral(m.name)})`
+  );
+}
 
 /** The oldest server that has everything the DDL and SQL use (DateTime64, Map, codecs, dedup tokens). */
 export const MIN_SERVER_VERSION = [23, 8] as const;
@@ -164,15 +234,13 @@ export async function applyMigrations(
   applied: () => Promise<number[]>,
   opts: SchemaOptions,
 ): Promise<number[]> {
-  await run(MIGRATIONS_TABLE);
+  await run(migrationsTableStatement(opts));
   const done = new Set(await applied());
   const ran: number[] = [];
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     for (const sql of m.statements(opts)) await run(sql);
-    await run(
-      `INSERT INTO schema_migrations (version, name) VALUES (${m.version}, '${m.name.replace(/'/g, '')}')`,
-    );
+    await run(recordMigrationStatement(m));
     ran.push(m.version);
   }
   return ran;

@@ -23,6 +23,14 @@ import {
   createClient,
 } from '@clickhouse/client';
 import { applyMigrations, MIN_SERVER_VERSION } from './schema.js';
+import { QueryRefusedError, SERVER_FAULT_CODES, UserQueryError } from './sql-guard/errors.js';
+import {
+  CHECK_SETTINGS,
+  checkUserSql,
+  PREPARE_SQL,
+  RUN_AST_SETTINGS,
+  type SqlExplainer,
+} from './sql-guard/guard.js';
 import {
   type InsertFormat,
   type InsertRequest,
@@ -32,6 +40,7 @@ import {
   StoreConfigError,
   StoreUnavailableError,
 } from './store.js';
+import { type ClusterOptions, DEFAULT_CLUSTER_PATHS } from './table-ddl.js';
 
 export interface RetryOptions {
   /** Total tries, the first one included (1 = no retry). */
@@ -48,8 +57,21 @@ export interface ServerStoreOptions {
   username?: string;
   password?: string;
   database?: string;
+  /**
+   * A separate, read-only server user for POST /v1/query (GRANT SELECT on the database only, a readonly=1 profile
+   * that holds the limits). When set, user SQL runs as this user and egresslens sends it no settings, because a
+   * readonly=1 user may not change any.
+   */
+  readUsername?: string;
+  readPassword?: string;
   /** Passed to the schema (TTL); undefined keeps everything. */
   ttlDays?: number;
+  /**
+   * A ClickHouse cluster (its name in `remote_servers`): tables are created ON CLUSTER as Replicated
+   * MergeTree on every shard with a Distributed table of the same name over them, which intake writes to
+   * and reports read from. The Keeper paths default to DEFAULT_CLUSTER_PATHS.
+   */
+  cluster?: { name: string } & Partial<Omit<ClusterOptions, 'name' | 'database'>>;
   /** One HTTP request's timeout; default 30 s. A timed-out request is retried. */
   requestTimeoutMs?: number;
   retry?: RetryOptions;
@@ -59,6 +81,8 @@ export const DEFAULT_RETRY: Readonly<RetryOptions> = { attempts: 5, baseDelayMs:
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** The first release with the `insert_deduplication_token` setting (ClickHouse PR #32304). */
 export const DEDUP_TOKEN_MIN_VERSION = [22, 2] as const;
+/** The first release with formatQuery(), which the query checker (store/sql-guard) parses user SQL with. */
+export const GUARD_MIN_VERSION = [23, 10] as const;
 /** The first release with `{name:Type}` query parameters over HTTP (`param_*`). */
 export const QUERY_PARAMS_MIN_VERSION = [19, 11] as const;
 
@@ -233,8 +257,11 @@ export class ServerStore implements Store {
   readonly username: string;
 
   private readonly client: ClickHouseClient;
+  /** The read user's client, or undefined to run user SQL as the main user with readonly=1 and limits. */
+  private readonly readClient: ClickHouseClient | undefined;
   private readonly retry: RetryOptions;
   private readonly ttlDays: number | undefined;
+  private readonly cluster: ClusterOptions | undefined;
   private readonly closing = new AbortController();
   private version: { text: string; parts: number[] } | undefined;
   private versionProbe: Promise<number[]> | undefined;
@@ -247,18 +274,24 @@ export class ServerStore implements Store {
       throw new StoreConfigError('retry.baseDelayMs and retry.maxDelayMs must be >= 0');
     this.retry = retry;
     this.ttlDays = opts.ttlDays;
+    this.cluster = opts.cluster
+      ? { ...DEFAULT_CLUSTER_PATHS, ...opts.cluster, database: opts.database ?? 'default' }
+      : undefined;
     this.url = displayUrl(opts.url);
     this.username = displayUser(opts);
-    this.client = createClient({
-      url: opts.url,
-      ...(opts.username !== undefined ? { username: opts.username } : {}),
-      ...(opts.password !== undefined ? { password: opts.password } : {}),
-      ...(opts.database !== undefined ? { database: opts.database } : {}),
-      request_timeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
-      application: 'egresslens',
-      // Every failure reaches the caller as an exception; the client would also log each failed try.
-      log: { level: ClickHouseLogLevel.OFF },
-    });
+    const connect = (username: string | undefined, password: string | undefined) =>
+      createClient({
+        url: opts.url,
+        ...(username !== undefined ? { username } : {}),
+        ...(password !== undefined ? { password } : {}),
+        ...(opts.database !== undefined ? { database: opts.database } : {}),
+        request_timeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        application: 'egresslens',
+        // Every failure reaches the caller as an exception; the client would also log each failed try.
+        log: { level: ClickHouseLogLevel.OFF },
+      });
+    this.client = connect(opts.username, opts.password);
+    this.readClient = opts.readUsername ? connect(opts.readUsername, opts.readPassword ?? '') : undefined;
   }
 
   /** The server's version() text, once known (after open or the first request that needed it). */
@@ -281,7 +314,7 @@ export class ServerStore implements Store {
         (await this.query<{ version: number | string }>('SELECT version FROM schema_migrations')).map((r) =>
           Number(r.version),
         ),
-      { ttlDays: this.ttlDays },
+      { ttlDays: this.ttlDays, cluster: this.cluster },
     );
   }
 
@@ -292,6 +325,10 @@ export class ServerStore implements Store {
     if (req.body.length === 0) return;
     await this.withRetry(`insert into ${req.table}`, async () => {
       const settings: Record<string, string> = {};
+      // Through a Distributed table the insert returns only once every shard has its rows, so an
+      // acknowledged batch is stored, and a retried one reaches the shards that already hold its rows
+      // (the sharding key is a function of the row) with its token, where it is dropped.
+      if (this.cluster) settings['insert_distributed_sync'] = '1';
       if (req.dedupToken !== undefined) {
         // 18.16 and other pre-22.2 servers fail the whole insert on an unknown setting.
         const version = await this.ensureVersion();
@@ -324,20 +361,77 @@ export class ServerStore implements Store {
   }
 
   /**
-   * readonly=1 travels as a request setting: the server then refuses writes, DDL, table functions and any
-   * SETTINGS clause that would change a setting, including these limits.
+   * User SQL: judged by the guard (store/sql-guard) on this server's own EXPLAIN AST, then the canonical text of
+   * what was judged runs. As the read user when one is configured (its profile holds readonly=1 and the limits);
+   * otherwise as the main user with readonly=1 and the limits as request settings, which a query cannot change.
    */
   async queryReadOnly(sql: string, limits: ReadOnlyLimits): Promise<Record<string, unknown>[]> {
-    return this.query(sql, {
-      settings: {
-        readonly: 1,
-        max_result_rows: limits.maxRows,
-        result_overflow_mode: 'throw',
-        max_execution_time: limits.maxSeconds,
-        max_memory_usage: limits.maxMemoryBytes,
-      },
-    });
+    const version = await this.withRetry('read the server version', () => this.ensureVersion());
+    if (!atLeast(version, GUARD_MIN_VERSION)) {
+      throw new QueryRefusedError(
+        'unverifiable',
+        `queries cannot be checked on ClickHouse ${this.version?.text ?? version.join('.')}: ` +
+          `POST /v1/query needs ${GUARD_MIN_VERSION.join('.')} or newer (formatQuery, EXPLAIN QUERY TREE)`,
+      );
+    }
+    const canonical = await checkUserSql(sql, this.explainer);
+    const settings = this.readClient
+      ? undefined
+      : {
+          readonly: 1,
+          max_result_rows: limits.maxRows,
+          max_result_bytes: limits.maxResultBytes,
+          result_overflow_mode: 'throw',
+          max_execution_time: limits.maxSeconds,
+          max_memory_usage: limits.maxMemoryBytes,
+          ...RUN_AST_SETTINGS,
+        };
+    const body = await userQuery(() =>
+      this.withRetry('query', () =>
+        this.send(`${canonical}\nFORMAT JSONEachRow`, { settings, client: this.readClient }),
+      ),
+    );
+    return this.parseRows(body);
   }
+
+  /** The guard's parse steps run as the main user under CHECK_SETTINGS (readonly=1): nothing in them executes. */
+  private readonly explainer: SqlExplainer = {
+    prepare: async (sql) => {
+      const rows = await userQuery(() =>
+        this.withRetry('check a query', async () =>
+          this.parseRows<{ canonical: string; stable: number; database: string; tables: string[] }>(
+            await this.send(`${PREPARE_SQL}\nFORMAT JSONEachRow`, {
+              settings: CHECK_SETTINGS,
+              params: { sql },
+            }),
+          ),
+        ),
+      );
+      if (!rows[0]) throw new Error('the server returned no row for the query check');
+      return rows[0];
+    },
+    explainAst: async (canonical) => {
+      // No FORMAT clause: it would be parsed as part of the explained query. TSVRaw prints the lines as they are.
+      const body = await userQuery(() =>
+        this.withRetry('check a query', () =>
+          this.send(`EXPLAIN AST ${canonical}`, {
+            settings: { ...CHECK_SETTINGS, default_format: 'TSVRaw' },
+          }),
+        ),
+      );
+      return body.toString('utf8');
+    },
+    explainQueryTree: async (canonical) => {
+      const body = await userQuery(() =>
+        this.withRetry('check a query', () =>
+          this.send(`EXPLAIN QUERY TREE run_passes = 0 ${canonical}`, {
+            settings: { ...CHECK_SETTINGS, default_format: 'TSVRaw' },
+          }),
+        ),
+      );
+      return body.toString('utf8');
+    },
+  };
 
   async command(sql: string): Promise<void> {
     await this.withRetry('command', async () => {
@@ -359,6 +453,7 @@ export class ServerStore implements Store {
     if (this.closing.signal.aborted) return;
     this.closing.abort();
     await this.client.close();
+    await this.readClient?.close();
   }
 
   /** One try at reading version(); used by openServerStore and lazily by operations that depend on it. */
@@ -437,6 +532,8 @@ export class ServerStore implements Store {
       body?: Buffer;
       settings?: Record<string, string | number>;
       params?: Record<string, unknown>;
+      /** Another user's client (the read user); the main client by default. */
+      client?: ClickHouseClient;
     } = {},
   ): Promise<Buffer> {
     this.assertOpen();
@@ -444,7 +541,7 @@ export class ServerStore implements Store {
     let exceptionHeader: string | undefined;
     let payload: Buffer;
     try {
-      const res = await this.client.exec({
+      const res = await (opts.client ?? this.client).exec({
         query,
         ...(opts.body ? { values: Readable.from([opts.body], { objectMode: false }) } : {}),
         ...(opts.settings && Object.keys(opts.settings).length > 0
@@ -529,6 +626,18 @@ export class ServerStore implements Store {
       }
     }
     return rows;
+  }
+}
+
+/** A server error about user SQL (syntax, unknown column, limit …) becomes UserQueryError with its message. */
+async function userQuery<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ClickHouseServerError && !SERVER_FAULT_CODES.has(err.code ?? -1)) {
+      throw new UserQueryError(err.serverMessage.split('\n')[0]!.slice(0, 500), err.code);
+    }
+    throw err;
   }
 }
 

@@ -30,12 +30,15 @@ export interface ReadOnlyLimits {
   maxRows: number;
   maxSeconds: number;
   maxMemoryBytes: number;
+  /** Bytes of the uncompressed result (max_result_bytes). */
+  maxResultBytes: number;
 }
 
 export const DEFAULT_READONLY_LIMITS: ReadOnlyLimits = {
   maxRows: 10_000,
   maxSeconds: 10,
   maxMemoryBytes: 1 << 30,
+  maxResultBytes: 64 << 20,
 };
 
 export interface Store {
@@ -46,8 +49,9 @@ export interface Store {
   /** A SELECT returning rows as objects (JSONEachRow). */
   query<T = Record<string, unknown>>(sql: string, opts?: QueryOptions): Promise<T[]>;
   /**
-   * User SQL, run where the engine itself refuses anything but reads (ClickHouse `readonly=1`, which also
-   * forbids changing settings and table functions such as file() or url()), within row/time/memory limits.
+   * User SQL: judged first on the engine's own syntax tree against an allow-list (store/sql-guard; refusals throw
+   * QueryRefusedError, engine errors about the query throw UserQueryError), then run read-only (readonly=1)
+   * within row, result-size, time and memory limits.
    */
   queryReadOnly(sql: string, limits: ReadOnlyLimits): Promise<Record<string, unknown>[]>;
   /** DDL or other statements without a result. */

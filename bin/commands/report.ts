@@ -30,7 +30,7 @@ export const reportUsage = `usage: egresslens report service-entries|blocked|tim
   --cluster-domain DOMAIN  the mesh's cluster DNS domain (default cluster.local): in-mesh names are flagged
   --data DIR | --clickhouse-url URL    the store (as for serve)
   --server URL             ask a running egresslens serve instead of opening the store
-  --auth-token TOKEN       bearer token for --server (env EGRESSLENS_AUTH_TOKEN)`;
+  --auth-token TOKEN       bearer token for --server: the read token (env EGRESSLENS_READ_TOKEN, or EGRESSLENS_AUTH_TOKEN)`;
 
 export interface ReportArgs {
   kind: string | undefined;
@@ -56,7 +56,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   if (args.apiVersion && !['v1', 'v1beta1'].includes(args.apiVersion))
     throw new UsageError('--api-version is v1 or v1beta1');
   const entry = entryOptions(kind, args);
-  const token = args.authToken ?? config.authToken;
+  const token = args.authToken ?? config.readToken ?? config.authToken;
   if (args.server) return fromServer(args.server, kind, format, args, token);
 
   let store: Awaited<ReturnType<typeof openStore>>;

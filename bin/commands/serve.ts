@@ -1,5 +1,7 @@
 /** `egresslens serve`: ingest and API on one port, until SIGTERM/SIGINT, then a flush of what was accepted. */
-import pino from 'pino';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
 import { buildServer } from '../../api/server.js';
 import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
@@ -7,16 +9,24 @@ import { pipelineOptions } from '../../ingest/pipeline-options.js';
 import { registryLoader } from '../../reports/registry-loader.js';
 import { startSchedules } from '../../reports/scheduler.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
+import { StoreLockedError } from '../../store/chdb-store.js';
+import { dataDirLocked } from '../../store/data-dir-lock.js';
 import { openStore } from '../../store/open-store.js';
+import type { Store } from '../../store/store.js';
 import { advertiseServer } from '../server-advert.js';
+import { describeStartupError, StartupError } from '../startup-error.js';
 
 export const serveUsage = `usage: egresslens serve [options]
 
   --data DIR               embedded store directory (default ./data)
   --clickhouse-url URL     use a ClickHouse server instead (--clickhouse-user, --clickhouse-password, --clickhouse-database)
-  --host ADDR              listen address (default 127.0.0.1; anything else needs --auth-token or --insecure)
+  --clickhouse-cluster NAME  create Replicated tables ON CLUSTER NAME with Distributed tables over them
+  --host ADDR              listen address (default 127.0.0.1; anything else needs tokens or --insecure)
   --port N                 listen port (default 8080)
-  --auth-token TOKEN       require "Authorization: Bearer TOKEN" (env EGRESSLENS_AUTH_TOKEN)
+  --ingest-token TOKEN     bearer token for intake, POST /v1/ingest/* (env EGRESSLENS_INGEST_TOKEN)
+  --read-token TOKEN       bearer token for reports, hosts, query, metrics, docs (env EGRESSLENS_READ_TOKEN)
+  --auth-token TOKEN       one token for both roles, instead of the two above (env EGRESSLENS_AUTH_TOKEN)
+  --insecure               allow a non-loopback --host without tokens
   --format SPEC            auto (default), json, a preset, or an Envoy format string
   --store-raw              keep each raw line in access_log.raw
   --ttl-days N             drop rows older than N days
@@ -27,17 +37,7 @@ export const serveUsage = `usage: egresslens serve [options]
 export async function runServe(config: Config): Promise<number> {
   checkExposure(config);
   const log = pino({ level: config.logLevel, base: { service: 'egresslens' } });
-  const store = await openStore(config);
-  await store.migrate();
-  const pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
-  const registry = registryLoader(config.registry);
-  await registry(); // a broken registry file fails the start, with the file named, not the first report
-  const { app } = await buildServer({ config, store, pipeline, log, registry });
-  const address = await app.listen({ host: config.host, port: config.port });
-  const advert =
-    store.kind === 'embedded'
-      ? advertiseServer(config.data, address, config.authToken !== undefined)
-      : undefined;
+  const { store, pipeline, registry, app, address, advert } = await start(config, log);
   const scheduler = startSchedules(config.schedules, {
     store,
     registry,
@@ -91,4 +91,56 @@ export async function runServe(config: Config): Promise<number> {
   advert?.remove();
   log.info({ stats: pipeline.stats }, 'stopped');
   return kafkaFailed ? 1 : 0;
+}
+
+interface Started {
+  store: Store;
+  pipeline: IngestPipeline;
+  registry: ReturnType<typeof registryLoader>;
+  app: FastifyInstance;
+  address: string;
+  advert: { remove(): void } | undefined;
+}
+
+/**
+ * Opens the store, checks the registry and listens. A failure closes what was opened (so the process can
+ * exit) and becomes a StartupError: one line on stderr, the stack only in the debug log.
+ */
+async function start(config: Config, log: Logger): Promise<Started> {
+  let store: Store | undefined;
+  let pipeline: IngestPipeline | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    if (!config.clickhouse) {
+      // Asked here, where the answer is one line; chDB would print its own multi-line error on stderr first.
+      mkdirSync(config.data, { recursive: true });
+      accessSync(config.data, constants.W_OK | constants.X_OK);
+      if (dataDirLocked(config.data) === true) {
+        throw new StoreLockedError(`the data directory ${config.data} is in use by another process`);
+      }
+    }
+    store = await openStore(config);
+    await store.migrate();
+    pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
+    const registry = registryLoader(config.registry);
+    await registry(); // a broken registry file fails the start, with the file named, not the first report
+    ({ app } = await buildServer({ config, store, pipeline, log, registry }));
+    const address = await app.listen({ host: config.host, port: config.port });
+    // Tells the CLI on this data directory where to ask instead, and whether it needs the read token.
+    const advert =
+      store.kind === 'embedded'
+        ? advertiseServer(
+            config.data,
+            address,
+            config.authToken !== undefined || config.readToken !== undefined,
+          )
+        : undefined;
+    return { store, pipeline, registry, app, address, advert };
+  } catch (err) {
+    log.debug({ err }, 'startup failed');
+    await app?.close().catch(() => {});
+    await pipeline?.close().catch(() => {});
+    await store?.close().catch(() => {});
+    throw new StartupError(describeStartupError(err, config));
+  }
 }

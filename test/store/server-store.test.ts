@@ -9,7 +9,8 @@ import {
   parseServerVersion,
   type ServerStore,
 } from '../../store/server-store.js';
-import { StoreConfigError, StoreUnavailableError } from '../../store/store.js';
+import { QueryRefusedError } from '../../store/sql-guard/errors.js';
+import { DEFAULT_READONLY_LIMITS, StoreConfigError, StoreUnavailableError } from '../../store/store.js';
 import { startClickHouse, type TestClickHouse } from '../helpers/clickhouse-server.js';
 
 const TOO_OLD =
@@ -183,7 +184,7 @@ describe('ServerStore against a stub of a modern ClickHouse', () => {
     const { store, stub } = await setup('23.8.9.54', (r) => {
       if (r.query.startsWith('SELECT version FROM schema_migrations'))
         return { body: applied.map((v) => `{"version":${v}}\n`).join('') };
-      const m = /^INSERT INTO schema_migrations \(version, name\) VALUES \((\d+),/.exec(r.query);
+      const m = /^INSERT INTO schema_migrations \(version, name\) SETTINGS .* VALUES \((\d+),/.exec(r.query);
       if (m) applied.push(Number(m[1]));
       return undefined;
     });
@@ -197,13 +198,59 @@ describe('ServerStore against a stub of a modern ClickHouse', () => {
     expect(first[2]).toMatch(/^CREATE TABLE IF NOT EXISTS access_log/);
     expect(first[2]).toContain('TTL toDateTime(start_time) + INTERVAL 30 DAY');
     expect(first[3]).toMatch(/^CREATE TABLE IF NOT EXISTS dead_letters/);
-    expect(first[4]).toMatch(/^INSERT INTO schema_migrations \(version, name\) VALUES \(1, /);
+    expect(first[4]).toMatch(/^INSERT INTO schema_migrations \(version, name\) SETTINGS .* VALUES \(1, /);
     expect(first[5]).toMatch(/^CREATE TABLE IF NOT EXISTS report_runs/);
-    expect(first[6]).toMatch(/^INSERT INTO schema_migrations \(version, name\) VALUES \(2, /);
-    expect(first).toHaveLength(7);
+    expect(first[6]).toMatch(/^INSERT INTO schema_migrations \(version, name\) SETTINGS .* VALUES \(2, /);
+    expect(first[7]).toMatch(/^CREATE VIEW IF NOT EXISTS egress_requests AS/);
+    expect(first[8]).toMatch(/^INSERT INTO schema_migrations \(version, name\) SETTINGS .* VALUES \(3, /);
+    expect(first).toHaveLength(9);
     stub.requests.length = 0;
     await store.migrate();
     expect(stmts()).toHaveLength(2); // CREATE schema_migrations IF NOT EXISTS + the version read
+  });
+
+  it('in cluster mode, migrate() creates every table ON CLUSTER and inserts wait for the shards', async () => {
+    const applied: number[] = [];
+    const stub = await startStub('24.8.4.13', (r) => {
+      if (r.query.startsWith('SELECT version FROM schema_migrations'))
+        return { body: applied.map((v) => `{"version":${v}}\n`).join('') };
+      const m = /^INSERT INTO schema_migrations \(version, name\) SETTINGS .* VALUES \((\d+),/.exec(r.query);
+      if (m) applied.push(Number(m[1]));
+      return undefined;
+    });
+    cleanup.push(() => stub.close());
+    const store = await openServerStore({ url: stub.url, database: 'egress', cluster: { name: 'fleet' } });
+    cleanup.push(() => store.close());
+    await store.migrate();
+    const ddl = stub.requests.map((r) => r.query).filter((q) => q.startsWith('CREATE TABLE'));
+    expect(ddl.map((q) => /^CREATE TABLE IF NOT EXISTS (\S+) ON CLUSTER `fleet`/.exec(q)?.[1])).toEqual([
+      'schema_migrations',
+      'access_log_local',
+      'access_log',
+      'dead_letters_local',
+      'dead_letters',
+      'report_runs_local',
+      'report_runs',
+    ]);
+    expect(stub.requests.map((r) => r.query).find((q) => q.startsWith('CREATE VIEW'))).toMatch(
+      /^CREATE VIEW IF NOT EXISTS egress_requests ON CLUSTER `fleet` AS/,
+    );
+    expect(ddl[0]).toContain(
+      "ReplicatedMergeTree('/clickhouse/egresslens/{database}/schema_migrations', '{shard}-{replica}')",
+    );
+    expect(ddl[1]).toContain(
+      "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')",
+    );
+    expect(ddl[2]).toContain("ENGINE = Distributed('fleet', 'egress', 'access_log_local', cityHash64(");
+    await store.insert({
+      table: 'access_log',
+      body: Buffer.from('{"a":1}\n'),
+      format: 'JSONEachRow',
+      dedupToken: 'batch-7',
+    });
+    const insert = stub.requests.find((r) => r.query.startsWith('INSERT INTO `access_log`'))!;
+    expect(insert.search.get('insert_distributed_sync')).toBe('1');
+    expect(insert.search.get('insert_deduplication_token')).toBe('batch-7');
   });
 
   it('retries 503s and then succeeds', async () => {
@@ -398,6 +445,21 @@ describe('ServerStore against Debian clickhouse-server 18.16', () => {
       s: String(3334 * 200 + 3333 * 404 + 3333 * 503),
       first: '2024-01-01 00:00:00',
     });
+  });
+
+  it('refuses user SQL it cannot check (18.16 has no formatQuery or EXPLAIN), before any of it runs', async () => {
+    for (const sql of [
+      'SELECT 1',
+      "SELECT file('/etc/passwd')",
+      "SELECT 1 INTO OUTFILE '/tmp/egresslens-x'",
+    ]) {
+      const err = await rejectionOf(store.queryReadOnly(sql, DEFAULT_READONLY_LIMITS));
+      expect(err, sql).toBeInstanceOf(QueryRefusedError);
+      expect((err as QueryRefusedError).code).toBe('unverifiable');
+      expect((err as QueryRefusedError).reason).toMatch(
+        /on ClickHouse 18\.16\.1: POST \/v1\/query needs 23\.10 or newer/,
+      );
+    }
   });
 
   it('rejects a format 18.16 does not know, without retrying', async () => {

@@ -1,0 +1,191 @@
+// Writes store/sql-guard/allowed-functions.ts: the functions user SQL (POST /v1/query) may call.
+//
+//   node scripts/gen-sql-function-allowlist.mjs      # then review `git diff store/sql-guard/allowed-functions.ts`
+//
+// The list comes from the engine's own system.functions (chDB, in a throwaway directory): whole categories of pure
+// computations, a few reviewed picks from "Other", then a deny list applied on top so that nothing that reads
+// files, reaches the network, looks into the host or sleeps can slip in through a category. Aliases are kept when
+// the function they stand for is kept. Re-run after a chDB upgrade and read the diff before committing it.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'chdb';
+
+/** Categories whose functions only compute on their arguments. */
+const CATEGORIES = new Set([
+  'Aggregate Functions',
+  'Arithmetic',
+  'Arrays',
+  'Bit',
+  'Comparison',
+  'Conditional',
+  'Dates and Times',
+  'Distance',
+  'Encoding',
+  'Financial',
+  'Hash',
+  'IP Address',
+  'JSON',
+  'Logical',
+  'Map',
+  'Mathematical',
+  'Null',
+  'Rounding',
+  'String',
+  'String Replacement',
+  'String Search',
+  'String Splitting',
+  'Time Window',
+  'Tuple',
+  'Type Conversion',
+  'URL',
+  'UUID',
+]);
+
+/** Reviewed picks from "Other" and "Internal": formatting, type inspection, and what the parser itself emits. */
+const EXTRA = new Set([
+  'bar',
+  'byteSize',
+  'caseWithExpression', // CASE x WHEN … parses to this
+  'countDigits',
+  'defaultValueOfArgumentType',
+  'defaultValueOfTypeName',
+  'finalizeAggregation',
+  'formatReadableDecimalSize',
+  'formatReadableQuantity',
+  'formatReadableSize',
+  'formatReadableTimeDelta',
+  'identity',
+  'ignore',
+  'initializeAggregation',
+  'isConstant',
+  'isDecimalOverflow',
+  'MACNumToString',
+  'MACStringToNum',
+  'MACStringToOUI',
+  'materialize',
+  'parseReadableSize',
+  'parseReadableSizeOrNull',
+  'parseReadableSizeOrZero',
+  'parseTimeDelta',
+  'throwIf',
+  'toColumnTypeName',
+  'toTypeName',
+  'transform',
+  'visibleWidth',
+]);
+
+/**
+ * Never allowed, whatever category the engine files them under: files, network, external systems, dictionaries,
+ * other tables, models, host and server introspection, sleeping, settings and query text of others.
+ */
+const DENY = [
+  /^file/i,
+  /^url(Cluster)?$/i,
+  /^s3/i,
+  /^hdfs/i,
+  /^azure/i,
+  /^iceberg/i,
+  /^deltaLake/i,
+  /^hudi/i,
+  /^paimon/i,
+  /^remote/i,
+  /^cluster/i,
+  /^input/i,
+  /^executable/i,
+  /^(mysql|postgresql|jdbc|odbc|sqlite|mongodb|redis)/i,
+  /^dict/i,
+  /^region/i,
+  /^joinGet/i,
+  /^merge$/i,
+  /^view/i,
+  /^catboost/i,
+  /^naiveBayes/i,
+  /^evalMLMethod$/i,
+  /^hasColumnInTable$/i,
+  /^sleep/i,
+  /^addressTo/i,
+  /^demangle$/i,
+  /^filesystem/i,
+  /^getOSKernelVersion$/i,
+  /^generateRandom/i,
+  /^(get|has)(Setting|ServerSetting|MergeTreeSetting|Macro|ClientHTTPHeader|ThreadFuzzer)/i,
+  /^(hostName|fullHostName|FQDN|uptime|version|revision|buildId|serverUUID|tcpPort|getServerPort)$/i,
+  /^(currentUser|currentDatabase|currentSchemas|currentRoles|currentProfiles|currentQueryID|queryID)$/i,
+  /^(initialQueryID|initialQueryStartTime|connectionId|authenticatedUser|session_user|user)$/i,
+  /^ai[A-Z]/,
+  /^(showCertificate|logTrace|globalVariable|zookeeperSessionUptime|errorCodeToName)$/i,
+  /^(encrypt|decrypt|tryDecrypt|aes_)/i,
+  /^(fuzz|rand|generateSerialID)/i,
+  /^__/,
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'egresslens-functions-'));
+const session = new Session(dir);
+try {
+  const version = session.query('SELECT version()', 'TSVRaw').trim();
+  const rows = session
+    .query(
+      'SELECT name, is_aggregate, case_insensitive, alias_to, categories FROM system.functions ORDER BY name',
+      'JSONEachRow',
+    )
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const combinators = session
+    .query('SELECT name FROM system.aggregate_function_combinators ORDER BY name', 'TSVRaw')
+    .trim()
+    .split('\n');
+  const byName = new Map(rows.map((r) => [r.name, r]));
+  const denied = (name) => DENY.some((re) => re.test(name));
+  const keptBase = (r) => !denied(r.name) && (CATEGORIES.has(r.categories) || EXTRA.has(r.name));
+  const kept = (r) => {
+    if (denied(r.name)) return false;
+    if (r.alias_to === '') return keptBase(r);
+    const target = byName.get(r.alias_to);
+    return target !== undefined && target.alias_to === '' && keptBase(target);
+  };
+  const allowed = rows.filter(kept);
+  const names = allowed.map((r) => r.name).sort();
+  const caseInsensitive = [
+    ...new Set(allowed.filter((r) => Number(r.case_insensitive) === 1).map((r) => r.name.toLowerCase())),
+  ].sort();
+  const aggregates = allowed
+    .filter((r) => Number(r.is_aggregate) === 1)
+    .map((r) => r.name)
+    .sort();
+  const list = (xs) => xs.map((x) => `  ${JSON.stringify(x)},`).join('\n');
+  const out = `/**
+ * GENERATED by scripts/gen-sql-function-allowlist.mjs from system.functions of ClickHouse ${version} (chDB); do not
+ * edit by hand. The functions user SQL may call: see that script for the categories, picks and deny list.
+ */
+
+/** Exact names (functions and their aliases). */
+export const ALLOWED_FUNCTIONS: readonly string[] = [
+${list(names)}
+];
+
+/** Lower-cased names the engine also resolves in any letter case. */
+export const ALLOWED_CASE_INSENSITIVE: readonly string[] = [
+${list(caseInsensitive)}
+];
+
+/** Aggregate functions among ALLOWED_FUNCTIONS: these may carry combinator suffixes (sumIf, uniqMerge …). */
+export const ALLOWED_AGGREGATES: readonly string[] = [
+${list(aggregates)}
+];
+
+/** system.aggregate_function_combinators: suffixes that change how an aggregate runs, never what it reads. */
+export const AGGREGATE_COMBINATORS: readonly string[] = [
+${list(combinators)}
+];
+`;
+  const target = new URL('../store/sql-guard/allowed-functions.ts', import.meta.url);
+  writeFileSync(target, out);
+  console.log(
+    `${names.length} of ${rows.length} names allowed (${aggregates.length} aggregates, ${combinators.length} combinators)`,
+  );
+} finally {
+  session.close();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,116 @@
+/** Suggested ServiceEntries: YAML per entry and for all, copy and download, and what the registry covers. */
+import { getJson, getText } from '../api.js';
+import { copy, countNote, download, h } from '../dom.js';
+import type { Filters } from '../filters.js';
+
+interface SuggestionJson {
+  name: string;
+  kind: string;
+  hosts: string[];
+  warnings: string[];
+  yaml: string;
+}
+interface Report {
+  suggestions: SuggestionJson[];
+  total: number;
+  truncated: boolean;
+  registry: null | {
+    entries: number;
+    covered: Array<{ suggestion: string; entry: string }>;
+    partiallyCovered: Array<{ suggestion: string; reason: string }>;
+    unused: Array<{ name: string; namespace: string; hosts: string[] }>;
+  };
+}
+
+function copyButton(text: () => string, label = 'Copy'): HTMLButtonElement {
+  const b = h('button', { class: 'secondary', type: 'button' }, label);
+  b.addEventListener('click', async () => {
+    await copy(text());
+    b.textContent = 'Copied';
+    setTimeout(() => (b.textContent = label), 1500);
+  });
+  return b;
+}
+
+export async function serviceEntriesView(root: HTMLElement, filters: Filters): Promise<void> {
+  const [report, allYaml] = await Promise.all([
+    getJson<Report>('/v1/reports/service-entries', { ...filters, format: 'json' }),
+    getText('/v1/reports/service-entries', { ...filters, format: 'yaml' }),
+  ]);
+  const registry = report.registry;
+  root.replaceChildren(
+    h('h1', {}, 'Suggested ServiceEntries'),
+    h(
+      'div',
+      { class: 'toolbar' },
+      countNote(report.suggestions.length, report.total, 'suggestions'),
+      copyButton(() => allYaml, 'Copy all YAML'),
+      h(
+        'button',
+        { type: 'button', id: 'download-all', onclick: () => download('service-entries.yaml', allYaml) },
+        'Download all',
+      ),
+    ),
+    registry
+      ? h(
+          'div',
+          { class: 'card', id: 'registry', style: 'margin-bottom:16px' },
+          h('h2', {}, 'Already in the registry'),
+          h(
+            'p',
+            {},
+            `${registry.entries} entries; ${registry.covered.length} destination(s) already covered.`,
+          ),
+          registry.covered.length
+            ? h(
+                'ul',
+                {},
+                ...registry.covered.map((c) => h('li', {}, `${c.suggestion} — covered by ${c.entry}`)),
+              )
+            : null,
+          registry.partiallyCovered.length
+            ? h(
+                'ul',
+                {},
+                ...registry.partiallyCovered.map((p) => h('li', {}, `${p.suggestion}: ${p.reason}`)),
+              )
+            : null,
+          registry.unused.length
+            ? h(
+                'p',
+                { class: 'muted' },
+                `No traffic in the window: ${registry.unused.map((u) => `${u.namespace}/${u.name}`).join(', ')}`,
+              )
+            : null,
+        )
+      : h('p', { class: 'muted' }, 'No registry is configured: every suggestion is shown.'),
+    report.suggestions.length === 0
+      ? h('p', { class: 'empty' }, 'Nothing went through PassthroughCluster in this window.')
+      : h(
+          'div',
+          { id: 'entries' },
+          ...report.suggestions.map((s) =>
+            h(
+              'div',
+              { class: 'card entry', 'data-name': s.name },
+              h(
+                'div',
+                { class: 'toolbar' },
+                h('h2', { style: 'margin:0' }, s.name),
+                h('span', { class: 'muted' }, s.hosts.join(', ')),
+                copyButton(() => s.yaml),
+                h(
+                  'button',
+                  { class: 'secondary', type: 'button', onclick: () => download(`${s.name}.yaml`, s.yaml) },
+                  'Download',
+                ),
+              ),
+              s.warnings.length
+                ? h('ul', { class: 'error' }, ...s.warnings.map((w) => h('li', {}, w)))
+                : null,
+              h('pre', { class: 'yaml' }, s.yaml),
+            ),
+          ),
+        ),
+  );
+}
