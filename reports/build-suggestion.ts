@@ -140,8 +140,9 @@ export function buildSuggestion(
   }
   if (tcpPorts.includes(443) && kind !== 'ip') {
     warnings.push(
-      `Port 443 showed no SNI in the logs: if this is TLS, the clients send no server name, so it is ` +
-        `declared TCP and matched by address.`,
+      `Port 443 showed no SNI in the logs (pass-through and BlackHole lines often have none even when the ` +
+        `client sends one), so it is declared TCP and matched by the addresses seen. If the clients do send ` +
+        `SNI, declaring it HTTPS without addresses matches by name, whatever IP the host resolves to.`,
     );
   }
   const seenByName = hostsSeenByName(rows);
