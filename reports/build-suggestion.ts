@@ -4,15 +4,18 @@
  *
  * - `host`: `hosts: [host]`, `resolution: DNS` (as in Istio's "Accessing External Services": with NONE the sidecar
  *   trusts the Host header, so a client could claim `httpbin.org` while connecting to another IP; with DNS it
- *   ignores the original destination and resolves the host itself).
+ *   ignores the original destination and resolves the host itself). An entry whose ports are opaque TCP also
+ *   lists the IPs seen as `addresses` (plain IPs: Istio allows CIDRs only with NONE/STATIC): Istio matches TCP by
+ *   destination address, and without addresses by port alone (IST0134).
  * - `wildcard`: `hosts: ['*.parent']`, `resolution: NONE` (DNS cannot resolve a wildcard).
  * - `ip`: a synthetic host (`ip-93-184-215-14.external`), `addresses: [ip/32 or /128]`, `resolution: STATIC`,
  *   `endpoints: [{address: ip}]`.
  */
 import type { DestinationTraffic } from './destination.js';
 import { aggregateEvidence, evidenceAnnotations } from './evidence.js';
-import { bareIp, hostCidr } from './ip-literal.js';
+import { bareIp, hostCidr, isIpLiteral } from './ip-literal.js';
 import { chooseProtocol } from './port-protocol.js';
+import { dynamicDnsAdvice } from './service-entry-dynamic-dns.js';
 import type {
   PortEvidence,
   ServiceEntryApiVersion,
@@ -45,13 +48,16 @@ export function ipOnlyWarning(ip: string): string {
   );
 }
 
-export function wildcardWarning(wildcard: string, members: readonly string[]): string {
+export function wildcardWarning(
+  wildcard: string,
+  members: readonly string[],
+  ports: readonly { number: number; protocol: string }[] = [],
+): string {
   return (
     `${wildcard} replaces ${members.length} hosts seen (${members.join(', ')}). A wildcard cannot use ` +
     `resolution DNS, so this entry uses NONE: the sidecar trusts the Host header / SNI the client sends and ` +
     `forwards to the original destination IP, which skips DNS-based protection (a client can name any ` +
-    `${wildcard} host while connecting elsewhere). DYNAMIC_DNS (newer Istio releases) resolves the requested host ` +
-    `per request instead, at the cost of a DNS lookup and a dynamic forward proxy. Prefer listing the hosts ` +
+    `${wildcard} host while connecting elsewhere). ${dynamicDnsAdvice(ports)} Prefer listing the hosts ` +
     `individually with resolution DNS when the set is stable.`
   );
 }
@@ -107,7 +113,7 @@ export function buildSuggestion(
 
   if (kind === 'ip') warnings.unshift(ipOnlyWarning(specHost));
   if (kind === 'wildcard') {
-    warnings.unshift(wildcardWarning(specHost, evidence.observedHosts));
+    warnings.unshift(wildcardWarning(specHost, evidence.observedHosts, ports));
     const parent = specHost.slice(2);
     if (isSharedParent(parent)) {
       warnings.push(
@@ -116,33 +122,40 @@ export function buildSuggestion(
       );
     }
   }
-  for (const p of ports) {
-    if (p.protocol !== 'TCP' || kind === 'ip') continue;
-    if (kind === 'wildcard') {
-      warnings.push(
-        `Port ${p.number} is opaque TCP on a wildcard entry with resolution NONE and no addresses: the sidecar ` +
-          `can only match it by port, so it admits any destination on port ${p.number}, not only ${specHost}.`,
-      );
-    } else {
-      warnings.push(
-        `Port ${p.number} is opaque TCP (neither HTTP nor SNI seen): without addresses Istio identifies this ` +
-          `traffic by destination port alone, so port ${p.number} must not be shared with any other service ` +
-          `(with resolution DNS, unknown traffic on it would be sent to ${specHost}). Add the service's ` +
-          `addresses or enable DNS proxying with automatic address allocation.`,
-      );
-    }
-    if (p.number === 443) {
-      warnings.push(
-        `Port 443 showed no SNI in the logs: if this is TLS, declare it HTTPS so the sidecar matches by SNI ` +
-          `instead of by port.`,
-      );
-    }
-  }
-  for (const r of evidence.recovered) {
+  const tcpPorts = ports.filter((p) => p.protocol === 'TCP').map((p) => p.number);
+  const addresses =
+    kind === 'host' && tcpPorts.length > 0 ? [...new Set(evidence.ips.filter(isIpLiteral).map(bareIp))] : [];
+  if (kind === 'host' && tcpPorts.length > 0) {
     warnings.push(
-      `${r.confidence < 0.5 ? 'Low confidence: ' : ''}host ${r.host} was not in the logs; it was recovered from ` +
-        `${r.from} (confidence ${r.confidence}: ${r.note}). Check that it is the host the workload really uses: ` +
-        `the entry allows ${r.host}, not the IP.`,
+      addresses.length > 0
+        ? `Port${tcpPorts.length > 1 ? 's' : ''} ${tcpPorts.join(', ')}: opaque TCP (neither HTTP nor SNI ` +
+            `seen), which Istio matches by destination address: this entry lists the ${addresses.length} ` +
+            `IP(s) seen as addresses (resolution DNS still resolves ${specHost} for the upstream). ` +
+            `Connections to other IPs of ${specHost} will not match: keep the list current, or enable DNS ` +
+            `proxying with address auto-allocation and drop the addresses.`
+        : `Port${tcpPorts.length > 1 ? 's' : ''} ${tcpPorts.join(', ')}: opaque TCP and no destination IP ` +
+            `seen, so this entry has no addresses and Istio would match it by port alone (IST0134): add ` +
+            `the service's addresses before applying.`,
+    );
+  }
+  if (tcpPorts.includes(443) && kind !== 'ip') {
+    warnings.push(
+      `Port 443 showed no SNI in the logs (pass-through and BlackHole lines often have none even when the ` +
+        `client sends one), so it is declared TCP and matched by the addresses seen. If the clients do send ` +
+        `SNI, declaring it HTTPS without addresses matches by name, whatever IP the host resolves to.`,
+    );
+  }
+  const seenByName = hostsSeenByName(rows);
+  for (const r of evidence.recovered) {
+    const low = r.confidence < 0.5 ? 'Low confidence: ' : '';
+    warnings.push(
+      seenByName.has(r.host)
+        ? `${low}traffic to ${r.from} (no SNI, no Host header) was attributed to ${r.host}, which the logs ` +
+            `also show by name as a destination of this traffic (confidence ${r.confidence}: ${r.note}).`
+        : `${low}host ${r.host} was not in the logs of this traffic (it went to ${r.from} with no SNI and no ` +
+            `Host header); the name was recovered from other log lines for ${r.from} (confidence ` +
+            `${r.confidence}: ${r.note}). Check that it is the host the workload really uses: the entry ` +
+            `allows ${r.host}, not the IP.`,
     );
   }
   if (evidence.unknownPort) {
@@ -155,6 +168,7 @@ export function buildSuggestion(
   const spec: ServiceEntryResource['spec'] = {
     hosts,
     ...(kind === 'ip' ? { addresses: [hostCidr(specHost)] } : {}),
+    ...(addresses.length > 0 ? { addresses } : {}),
     ports: ports.map((p) => ({ number: p.number, name: p.name, protocol: p.protocol })),
     resolution: kind === 'host' ? 'DNS' : kind === 'wildcard' ? 'NONE' : 'STATIC',
     location: 'MESH_EXTERNAL',
@@ -172,4 +186,17 @@ export function buildSuggestion(
     spec,
   };
   return { name, kind, hosts, evidence, warnings, resource };
+}
+
+/**
+ * Hosts that some row names directly: a row without `recoveredFrom`, or one whose `recoveredRequests` (when the
+ * store says how many of its requests were attributed by recovery) are fewer than its requests.
+ */
+export function hostsSeenByName(rows: readonly DestinationTraffic[]): Set<string> {
+  const out = new Set<string>();
+  for (const r of rows) {
+    if (!r.recoveredFrom) out.add(r.host);
+    else if (r.recoveredRequests !== undefined && r.recoveredRequests < r.requests) out.add(r.host);
+  }
+  return out;
 }

@@ -34,4 +34,9 @@ export interface DestinationTraffic {
    * the logs showed (the IP), `confidence` is in [0, 1], `note` says how it was recovered.
    */
   recoveredFrom?: { host: string; confidence: number; note: string };
+  /**
+   * With `recoveredFrom`: how many of `requests` were attributed to `host` by recovery, when the row also sums
+   * traffic that named `host` directly. Absent: all of them were recovered.
+   */
+  recoveredRequests?: number;
 }

@@ -5,11 +5,15 @@
  * - only gRPC seen (HTTP/2, `/pkg.Service/Method` paths) → `GRPC`; gRPC mixed with other HTTP → `HTTP2`, which
  *   keeps HTTP/2 (and so gRPC trailers) upstream where `HTTP` would use HTTP/1.1;
  * - TLS with SNI → `HTTPS` on 443 (`https`), `TLS` elsewhere (`tls-<port>`): routed by SNI;
- * - neither → `TCP` (`tcp-<port>`), opaque.
+ * - neither → `TCP` (`tcp-<port>`), opaque, on every port: 443 without SNI is TCP too (a TLS filter chain
+ *   matches by SNI, which such clients do not send), and a TCP port needs the entry's `addresses`.
+ * - both plain HTTP and TLS with SNI on one port → the larger; a tie goes to TLS: an HTTP port would make the
+ *   sidecar parse the TLS clients' bytes as HTTP, and with equal evidence the encrypted use is the one to keep.
  *
  * IP-only destinations never get an HTTP-family protocol: their requests carried an IP in the Host header, which
  * does not match the entry's (synthetic) host, so only TCP or TLS/HTTPS is declared.
  */
+import { isIpLiteral } from './ip-literal.js';
 
 export type PortProtocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'HTTPS' | 'TLS' | 'TCP';
 
@@ -50,10 +54,10 @@ export function chooseProtocol(
   const httpish = http + (grpc > http ? grpc - http : 0); // gRPC rows are normally counted among HTTP ones too
   let family: 'http' | 'tls' | 'tcp' = httpish > 0 ? 'http' : tls > 0 ? 'tls' : 'tcp';
   if (httpish > 0 && tls > 0) {
-    family = tls > httpish ? 'tls' : 'http';
+    family = tls >= httpish ? 'tls' : 'http';
     warnings.push(
       `Port ${port} carried both plain HTTP (${httpish}) and TLS with SNI (${tls}); a ServiceEntry port has one ` +
-        `protocol, ${family === 'tls' ? 'TLS' : 'HTTP'} was chosen by majority: check which clients use the other.`,
+        `protocol, ${family === 'tls' ? 'TLS' : 'HTTP'} was chosen (${tls === httpish ? 'a tie goes to TLS' : 'by majority'}): check which clients use the other.`,
     );
   }
   if (family === 'http' && opts.ipOnly) {
@@ -101,5 +105,24 @@ export function chooseProtocol(
     name: portName('TCP', port),
     reason: `${counts.requests} connections with neither HTTP nor SNI (opaque)`,
     warnings,
+  };
+}
+
+/**
+ * What a blocked destination tells about its protocol, as counts for `chooseProtocol` — the one rule every
+ * report applies: an HTTP request is HTTP; a TCP connection logged under a host name was named by its SNI, so
+ * it is TLS; a TCP connection logged under a bare IP showed no SNI, so it is opaque TCP, whatever the port.
+ */
+export function blockedProtocolCounts(
+  kind: 'http' | 'tcp',
+  hostInLogs: string,
+  count: number,
+): ProtocolCounts {
+  if (kind === 'http') return { requests: count, httpRequests: count, tlsWithSni: 0, grpcRequests: 0 };
+  return {
+    requests: count,
+    httpRequests: 0,
+    tlsWithSni: isIpLiteral(hostInLogs) ? 0 : count,
+    grpcRequests: 0,
   };
 }

@@ -142,7 +142,7 @@ export function diffAgainstRegistry(
       {
         apiVersion: s.resource.apiVersion,
         ...(namespace ? { namespace } : {}),
-        ...(exportTo ? { exportTo } : {}),
+        ...(exportTo ? { exportTo } : s.resource.spec.exportTo ? { exportTo: s.resource.spec.exportTo } : {}),
       },
     );
     remainder.warnings.unshift(

@@ -3,14 +3,14 @@
  * come through here, so the three print the same thing.
  */
 import type { Store } from '../store/store.js';
-import { type BlockedDestination, blockedReport } from './blocked-report.js';
-import type { DestinationTraffic } from './destination.js';
+import { blockedReport } from './blocked-report.js';
 import { hostsReport } from './hosts-report.js';
 import type { RegistryEntry } from './registry.js';
 import { blockedTable, hostsTable, timeoutTable } from './report-tables.js';
+import { flaggedCommentLines, flaggedTable } from './service-entry-flagged-text.js';
+import { serviceEntryForBlocked } from './service-entry-for-blocked.js';
 import { serviceEntryReport } from './service-entry-report.js';
 import { toJson, toTable, toYaml } from './service-entry-yaml.js';
-import { suggestServiceEntries } from './suggest-service-entries.js';
 import type { ServiceEntryApiVersion } from './suggestion.js';
 import { timeoutReport } from './timeout-report.js';
 import { parseWindow } from './window.js';
@@ -29,6 +29,12 @@ export interface ReportRequest {
   apiVersion?: 'v1' | 'v1beta1';
   /** The registry to diff against; null turns the diff off. */
   registry: RegistryEntry[] | null;
+  /** service-entries and blocked: `metadata.namespace` of the suggested ServiceEntries. */
+  entryNamespace?: string;
+  /** service-entries and blocked: `spec.exportTo` of the suggested ServiceEntries. */
+  exportTo?: string[];
+  /** The mesh's cluster DNS domain (default cluster.local): names under it are in-mesh, never suggested. */
+  clusterDomain?: string;
 }
 
 export interface RenderedReport {
@@ -50,13 +56,26 @@ export async function renderReport(
   const window = parseWindow(req.since, req.until, now);
   const opts = { namespace: req.namespace, limit: req.limit };
   const apiVersion = API_VERSIONS[req.apiVersion ?? 'v1'];
+  const entryOpts = {
+    entryNamespace: req.entryNamespace,
+    exportTo: req.exportTo,
+    clusterDomain: req.clusterDomain,
+  };
   switch (req.kind) {
     case 'service-entries': {
-      const report = await serviceEntryReport(store, window, { ...opts, registry: req.registry, apiVersion });
+      const report = await serviceEntryReport(store, window, {
+        ...opts,
+        ...entryOpts,
+        registry: req.registry,
+        apiVersion,
+      });
       if (req.format === 'yaml')
         return yamlOut(report, `${serviceEntryHeader(report)}${toYaml(report.suggestions, { apiVersion })}`);
       if (req.format === 'table')
-        return text(report, `${serviceEntryHeader(report)}${toTable(report.suggestions)}`);
+        return text(
+          report,
+          `${serviceEntryHeader(report)}${toTable(report.suggestions)}${flaggedTable(report.flagged)}`,
+        );
       // Each suggestion's own YAML too, exactly as the YAML output prints it (the console copies it).
       const data = {
         ...report,
@@ -70,10 +89,15 @@ export async function renderReport(
     case 'blocked': {
       const report = await blockedReport(store, window, opts);
       if (req.format === 'table') return text(report, blockedTable(report));
-      const destinations = report.destinations.map((d) => ({
-        ...d,
-        serviceEntry: serviceEntryFor(d, apiVersion),
-      }));
+      const destinations = report.destinations.map((d) => {
+        const se = serviceEntryForBlocked(d, {
+          apiVersion,
+          namespace: req.entryNamespace,
+          exportTo: req.exportTo,
+          clusterDomain: req.clusterDomain,
+        });
+        return { ...d, serviceEntry: se.resource, ...(se.flagged ? { flagged: se.flagged } : {}) };
+      });
       return json({ ...report, destinations });
     }
     case 'timeouts': {
@@ -94,32 +118,6 @@ export async function renderReport(
   }
 }
 
-/** The ServiceEntry that would let a blocked destination through (the same generator as the suggestions). */
-function serviceEntryFor(d: BlockedDestination, apiVersion: ServiceEntryApiVersion): unknown {
-  const host = d.recovered && d.recovered.confidence >= 0.5 ? d.recovered.host : d.host;
-  const traffic: DestinationTraffic = {
-    host,
-    port: d.port,
-    ip: d.ip || undefined,
-    requests: d.count,
-    bytes: 0,
-    httpRequests: d.kind === 'http' ? d.count : 0,
-    // A blocked TLS connection shows no SNI; port 443 is taken to be TLS.
-    tlsWithSni: d.kind === 'tcp' && d.port === 443 ? d.count : 0,
-    grpcRequests: 0,
-    namespaces: [...new Set(d.sources.map((s) => s.namespace).filter(Boolean))],
-    workloads: [...new Set(d.sources.filter((s) => s.workload).map((s) => `${s.namespace}/${s.workload}`))],
-    firstSeen: d.firstSeen,
-    lastSeen: d.lastSeen,
-    examplePaths: d.examplePaths,
-    recoveredFrom:
-      host !== d.host && d.recovered
-        ? { host: d.host, confidence: d.recovered.confidence, note: 'recovered from traffic to the same IP' }
-        : undefined,
-  };
-  return suggestServiceEntries([traffic], { apiVersion })[0]?.resource ?? null;
-}
-
 function serviceEntryHeader(report: Awaited<ReturnType<typeof serviceEntryReport>>): string {
   const lines = [
     `# egresslens: ServiceEntries to add before REGISTRY_ONLY, from PassthroughCluster traffic ${report.window.since} .. ${report.window.until}`,
@@ -137,6 +135,7 @@ function serviceEntryHeader(report: Awaited<ReturnType<typeof serviceEntryReport
       );
     }
   }
+  lines.push(...flaggedCommentLines(report.flagged));
   if (report.unresolvedIps.length) {
     lines.push(
       `# bare IPs with no known host name (see the ip-* entries): ${report.unresolvedIps.slice(0, 20).join(', ')}${report.unresolvedIps.length > 20 ? ', …' : ''}`,

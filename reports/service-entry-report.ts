@@ -6,7 +6,8 @@ import type { Store } from '../store/store.js';
 import { allowedHosts, passthroughTraffic } from './passthrough-traffic.js';
 import type { RegistryEntry } from './registry.js';
 import { diffAgainstRegistry } from './registry-diff.js';
-import { suggestServiceEntries } from './suggest-service-entries.js';
+import type { FlaggedDestination } from './service-entry-flags.js';
+import { planServiceEntries } from './suggest-service-entries.js';
 import type { ServiceEntryApiVersion, Suggestion } from './suggestion.js';
 import type { ReportWindow } from './window.js';
 
@@ -23,6 +24,9 @@ export interface ServiceEntryReport {
   };
   /** Bare destination IPs no host name could be recovered for. */
   unresolvedIps: string[];
+  /** Destinations that get no suggestion, with the reason: in-mesh, link-local, invalid or single-label names, TCP
+   * without any IP to declare. */
+  flagged: FlaggedDestination[];
 }
 
 export interface ServiceEntryReportOptions {
@@ -31,6 +35,12 @@ export interface ServiceEntryReportOptions {
   registry: RegistryEntry[] | null;
   apiVersion: ServiceEntryApiVersion;
   wildcardMinSiblings?: number;
+  /** `metadata.namespace` of the suggestions. */
+  entryNamespace?: string;
+  /** `spec.exportTo` of the suggestions. */
+  exportTo?: string[];
+  /** The mesh's cluster DNS domain (default cluster.local). */
+  clusterDomain?: string;
 }
 
 export async function serviceEntryReport(
@@ -39,13 +49,17 @@ export async function serviceEntryReport(
   opts: ServiceEntryReportOptions,
 ): Promise<ServiceEntryReport> {
   const { traffic, unresolvedIps } = await passthroughTraffic(store, window, opts);
-  const suggestions = suggestServiceEntries(traffic, {
+  const { suggestions, flagged } = planServiceEntries(traffic, {
     apiVersion: opts.apiVersion,
     wildcardMinSiblings: opts.wildcardMinSiblings,
+    namespace: opts.entryNamespace,
+    exportTo: opts.exportTo,
+    clusterDomain: opts.clusterDomain,
   });
   const base = {
     window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString() },
     unresolvedIps,
+    flagged,
   };
   if (!opts.registry) return { ...base, suggestions, registry: null };
   const seen = await allowedHosts(store, window);

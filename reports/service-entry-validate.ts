@@ -2,11 +2,12 @@
  * Validation of a ServiceEntry before it is written: the schema of `@kubernetes-models/istio` for the chosen
  * apiVersion (types, enums, required fields), then the rules Istio enforces beyond that schema (CRD CEL rules and
  * the validating webhook) that a suggestion could break: port numbers 1–65535, unique port numbers and names,
- * DNS-1123 port and object names, wildcard hosts not with resolution DNS, CIDR addresses only with NONE/STATIC,
- * endpoints required by STATIC and forbidden with NONE.
+ * DNS-1123 port and object names, host names Istio accepts (service-entry-host.ts), wildcard hosts not with
+ * resolution DNS, CIDR addresses only with NONE/STATIC, endpoints required by STATIC and forbidden with NONE.
  */
 import { ServiceEntry as ServiceEntryV1 } from '@kubernetes-models/istio/networking.istio.io/v1';
 import { ServiceEntry as ServiceEntryV1beta1 } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
+import { hostProblem } from './service-entry-host.js';
 import { isDns1123Label } from './service-entry-name.js';
 import type { ServiceEntryApiVersion } from './suggestion.js';
 
@@ -62,6 +63,7 @@ function istioRules(o: Loose): string[] {
     if (h === '*') problems.push(`host '*' is not allowed`);
     else if (h.includes('*') && !/^\*\.[^*]+$/.test(h))
       problems.push(`host ${h}: a wildcard must be a leading '*.'`);
+    else if (typeof h === 'string' && hostProblem(h)) problems.push(`host ${h}: ${hostProblem(h)}`);
   }
   const ports = Array.isArray(spec.ports) ? (spec.ports as { number?: unknown; name?: unknown }[]) : [];
   if (ports.length === 0) problems.push('no ports');

@@ -1,5 +1,6 @@
 /** Request schemas of the HTTP API. Values reach SQL only as bound parameters; these keep them sane first. */
 import { z } from 'zod';
+import { exportToProblem } from '../reports/service-entry-export-to.js';
 
 /** A Kubernetes namespace name (DNS-1123 label). */
 const namespace = z
@@ -29,7 +30,46 @@ export const ServiceEntryQuerySchema = ReportQuerySchema.extend({
   /** The registry diff is on whenever a registry is configured, unless turned off. */
   diff: z.enum(['on', 'off']).default('on'),
   apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
-}).strict();
+  /** `metadata.namespace` of the suggested ServiceEntries (`namespace` filters the traffic's source instead). */
+  entryNamespace: namespace
+    .describe('metadata.namespace of the suggested ServiceEntries (`namespace` filters the source instead)')
+    .optional(),
+  /** `spec.exportTo` of the suggested ServiceEntries, comma-separated: `.`, `*`, `~` or namespace names. */
+  exportTo: z
+    .string()
+    .max(2000)
+    .describe('spec.exportTo of the suggested ServiceEntries, comma-separated: ".", "*", "~" or namespaces')
+    .optional(),
+  /** The mesh's cluster DNS domain (default cluster.local): names under it are in-mesh, never suggested. */
+  clusterDomain: z
+    .string()
+    .max(253)
+    .regex(
+      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+      'a DNS domain like cluster.local',
+    )
+    .describe(
+      "the mesh's cluster DNS domain (default cluster.local): in-mesh names are flagged, not suggested",
+    )
+    .optional(),
+})
+  .strict()
+  .superRefine((q, ctx) => {
+    const problem =
+      q.exportTo === undefined ? undefined : exportToProblem(splitList(q.exportTo), q.entryNamespace);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['exportTo'], message: problem });
+  })
+  .transform(({ exportTo, ...q }) => ({
+    ...q,
+    ...(exportTo === undefined ? {} : { exportTo: splitList(exportTo) }),
+  }));
+
+function splitList(text: string): string[] {
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
 
 export const FormatQuerySchema = ReportQuerySchema.extend({
   format: z.enum(['json', 'table']).default('json'),

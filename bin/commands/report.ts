@@ -9,6 +9,8 @@ import {
   type ReportKind,
   renderReport,
 } from '../../reports/render-report.js';
+import { parseExportTo } from '../../reports/service-entry-export-to.js';
+import { isDns1123Label } from '../../reports/service-entry-name.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';
@@ -23,6 +25,9 @@ export const reportUsage = `usage: egresslens report service-entries|blocked|tim
   --registry PATH          existing ServiceEntries (YAML file or folder, repeatable) to diff against
   --format yaml|json|table service-entries: yaml (default); others: table (default) or json
   --api-version v1|v1beta1 apiVersion of suggested ServiceEntries (default v1)
+  --entry-namespace NS     service-entries: metadata.namespace of the suggested ServiceEntries
+  --export-to LIST         service-entries: their spec.exportTo, comma-separated (. * ~ or namespaces)
+  --cluster-domain DOMAIN  the mesh's cluster DNS domain (default cluster.local): in-mesh names are flagged
   --data DIR | --clickhouse-url URL    the store (as for serve)
   --server URL             ask a running egresslens serve instead of opening the store
   --auth-token TOKEN       bearer token for --server: the read token (env EGRESSLENS_READ_TOKEN, or EGRESSLENS_AUTH_TOKEN)`;
@@ -34,6 +39,9 @@ export interface ReportArgs {
   namespace?: string;
   format?: string;
   apiVersion?: string;
+  entryNamespace?: string;
+  exportTo?: string;
+  clusterDomain?: string;
   server?: string;
   authToken?: string;
 }
@@ -47,6 +55,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   }
   if (args.apiVersion && !['v1', 'v1beta1'].includes(args.apiVersion))
     throw new UsageError('--api-version is v1 or v1beta1');
+  const entry = entryOptions(kind, args);
   const token = args.authToken ?? config.readToken ?? config.authToken;
   if (args.server) return fromServer(args.server, kind, format, args, token);
 
@@ -73,12 +82,51 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
       format,
       apiVersion: args.apiVersion as 'v1' | 'v1beta1' | undefined,
       registry,
+      ...entry,
     });
     process.stdout.write(rendered.text);
   } finally {
     await store.close();
   }
   return 0;
+}
+
+/** `--entry-namespace`, `--export-to` and `--cluster-domain`, checked (service-entries only). */
+function entryOptions(
+  kind: ReportKind,
+  args: ReportArgs,
+): { entryNamespace?: string; exportTo?: string[]; clusterDomain?: string } {
+  const given = [
+    ['--entry-namespace', args.entryNamespace],
+    ['--export-to', args.exportTo],
+    ['--cluster-domain', args.clusterDomain],
+  ].filter(([, v]) => v !== undefined);
+  if (given.length > 0 && kind !== 'service-entries')
+    throw new UsageError(
+      `${given.map(([f]) => f).join(', ')} only appl${given.length > 1 ? 'y' : 'ies'} to report service-entries`,
+    );
+  if (args.entryNamespace !== undefined && !isDns1123Label(args.entryNamespace))
+    throw new UsageError(
+      '--entry-namespace must be a Kubernetes namespace name (lowercase letters, digits, -)',
+    );
+  if (
+    args.clusterDomain !== undefined &&
+    !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(args.clusterDomain)
+  )
+    throw new UsageError('--cluster-domain must be a DNS domain such as cluster.local');
+  let exportTo: string[] | undefined;
+  if (args.exportTo !== undefined) {
+    try {
+      exportTo = parseExportTo(args.exportTo, args.entryNamespace);
+    } catch (err) {
+      throw new UsageError(`--export-to: ${(err as Error).message}`);
+    }
+  }
+  return {
+    ...(args.entryNamespace ? { entryNamespace: args.entryNamespace } : {}),
+    ...(exportTo ? { exportTo } : {}),
+    ...(args.clusterDomain ? { clusterDomain: args.clusterDomain } : {}),
+  };
 }
 
 async function fromServer(
@@ -96,6 +144,9 @@ async function fromServer(
     namespace: args.namespace,
     format,
     apiVersion: args.apiVersion,
+    entryNamespace: args.entryNamespace,
+    exportTo: args.exportTo,
+    clusterDomain: args.clusterDomain,
   })) {
     if (v) url.searchParams.set(k, v);
   }

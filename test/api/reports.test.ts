@@ -10,7 +10,7 @@ import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { buildServer } from '../../api/server.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
 import { registryLoader } from '../../reports/registry-loader.js';
@@ -18,6 +18,7 @@ import { runSchedule } from '../../reports/scheduler.js';
 import { loadConfig } from '../../schemas/config.js';
 import { ChdbStore } from '../../store/chdb-store.js';
 import { istioLine, type LineFields } from '../helpers/istio-line.js';
+import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
 import { count } from '../helpers/lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egresslens-reports-'));
@@ -282,6 +283,7 @@ describe('ServiceEntry suggestions', () => {
       const res = await app.inject({ url: `/v1/reports/service-entries?diff=off&apiVersion=${apiVersion}` });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(/yaml/);
+      recordIstioYaml(`service-entries ${apiVersion}`, res.body);
       const docs = parseAllDocuments(res.body)
         .map((d) => d.toJS())
         .filter(Boolean);
@@ -294,6 +296,9 @@ describe('ServiceEntry suggestions', () => {
   });
 
   it('diffs against the registry: covered, wildcard-covered, other port, other namespace, unused', async () => {
+    const res = await app.inject({ url: '/v1/reports/service-entries' });
+    expect(res.statusCode).toBe(200);
+    recordIstioYaml('service-entries with the registry diff', res.body);
     const r = await getJson('/v1/reports/service-entries?format=json');
     const hosts = r.suggestions.flatMap((s: any) => s.resource.spec.hosts);
     expect(hosts).not.toContain('api.alpha.io');
@@ -333,6 +338,60 @@ describe('block report', () => {
       ports: [{ number: 80, protocol: 'HTTP' }],
     });
     expect(r.unresolvedIps).toEqual(['192.0.2.1']);
+    recordIstioYaml(
+      'blocked serviceEntry resources',
+      r.destinations.map((d: any) => `---\n${stringify(d.serviceEntry)}`).join(''),
+    );
+  });
+
+  it('declares an unnamed IP on 443 as TCP, as the service-entries report does', async () => {
+    const blocked = await getJson('/v1/reports/blocked?format=json');
+    const unnamed = blocked.destinations.find((d: any) => d.host === '192.0.2.1');
+    expect(unnamed.serviceEntry.spec.ports).toEqual([{ number: 443, name: 'tcp-443', protocol: 'TCP' }]);
+    const entries = await getJson('/v1/reports/service-entries?format=json&diff=off');
+    const ip = entries.suggestions.find((s: any) => s.resource.spec.addresses?.includes('203.0.113.9/32'));
+    expect(ip.resource.spec.ports).toEqual(unnamed.serviceEntry.spec.ports);
+  });
+});
+
+describe('ServiceEntry namespace and exportTo', () => {
+  it('entryNamespace and exportTo set metadata.namespace and spec.exportTo; namespace still filters sources', async () => {
+    const res = await app.inject({
+      url: '/v1/reports/service-entries?diff=off&entryNamespace=egress&exportTo=.,shop',
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    recordIstioYaml('service-entries entryNamespace=egress exportTo=.,shop', res.body);
+    const docs = parseAllDocuments(res.body)
+      .map((d) => d.toJS())
+      .filter(Boolean);
+    expect(docs.length).toBeGreaterThan(0);
+    for (const d of docs) {
+      expect(d.metadata.namespace).toBe('egress');
+      expect(d.spec.exportTo).toEqual(['.', 'shop']);
+    }
+    const billing = await getJson(
+      '/v1/reports/service-entries?format=json&diff=off&namespace=billing&entryNamespace=egress',
+    );
+    expect(billing.suggestions.length).toBeGreaterThan(0);
+    for (const s of billing.suggestions) {
+      expect(s.evidence.namespaces).toEqual(['billing']);
+      expect(s.resource.metadata.namespace).toBe('egress');
+    }
+    expect(billing.flagged).toEqual([]);
+  });
+
+  it('refuses an exportTo Istio would reject, with a 400 that says why', async () => {
+    for (const [q, why] of [
+      ['exportTo=*,shop', /must be alone/],
+      ['exportTo=~,.', /must be alone/],
+      ['exportTo=Shop_1', /not "\.", "\*", "~" or a namespace name/],
+      ['entryNamespace=shop&exportTo=.,shop', /twice/],
+      ['entryNamespace=Egress', /entryNamespace/],
+    ] as const) {
+      const res = await app.inject({ url: `/v1/reports/service-entries?${q}` });
+      expect(res.statusCode, q).toBe(400);
+      expect(res.json().error, q).toMatch(why);
+    }
   });
 });
 
@@ -476,6 +535,8 @@ describe('scheduled reports', () => {
         first.outputs.map((p) => p.slice(outputDir.length + 1)).sort(),
       );
       const md = readFileSync(first.outputs.find((p) => p.endsWith('.md'))!, 'utf8');
+      for (const out of first.outputs.filter((p) => p.endsWith('.yaml')))
+        recordIstioYaml(`scheduled ${out}`, readFileSync(out, 'utf8'));
       expect(md).toMatch(/New external hosts since the last run/);
       expect(md).toMatch(/hooks\.gamma\.io/);
       expect(received[0].schedule).toBe('nightly');
@@ -499,4 +560,14 @@ describe('scheduled reports', () => {
       hook.close();
     }
   });
+});
+
+describe("Istio's own validator", () => {
+  it(
+    'accepts every ServiceEntry YAML the reports above served (istioctl validate + CRD schema + analyze)',
+    async () => {
+      await expectIstioAccepts();
+    },
+    ISTIO_BUILD_TIMEOUT_MS,
+  );
 });

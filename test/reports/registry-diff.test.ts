@@ -6,10 +6,15 @@ import { parseAllDocuments } from 'yaml';
 import type { DestinationTraffic } from '../../reports/destination.js';
 import { loadRegistry, type RegistryEntry } from '../../reports/registry.js';
 import { diffAgainstRegistry } from '../../reports/registry-diff.js';
-import { toYaml } from '../../reports/service-entry-yaml.js';
+import { toYaml as writeYaml } from '../../reports/service-entry-yaml.js';
 import { suggestServiceEntries } from '../../reports/suggest-service-entries.js';
+import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
 import { KUBECTL_LIST, MULTI_DOC } from './registry-fixtures.js';
 import { http, tcp, tls } from './traffic.js';
+
+/** Every YAML these tests write is also run through Istio's validator (last test). */
+const toYaml: typeof writeYaml = (suggestions, opts) =>
+  recordIstioYaml(expect.getState().currentTestName ?? 'registry-diff', writeYaml(suggestions, opts));
 
 function entry(
   name: string,
@@ -262,4 +267,14 @@ describe('end to end with registry files', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe("Istio's own validator", () => {
+  it(
+    'accepts every ServiceEntry YAML this file wrote (istioctl validate + CRD schema + analyze)',
+    async () => {
+      await expectIstioAccepts();
+    },
+    ISTIO_BUILD_TIMEOUT_MS,
+  );
 });

@@ -4,10 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { diffAgainstRegistry } from '../../reports/registry-diff.js';
 import { ServiceEntryValidationError, validateServiceEntry } from '../../reports/service-entry-validate.js';
-import { toJson, toTable, toYaml } from '../../reports/service-entry-yaml.js';
+import { toJson, toTable, toYaml as writeYaml } from '../../reports/service-entry-yaml.js';
 import { suggestServiceEntries } from '../../reports/suggest-service-entries.js';
 import type { ServiceEntryApiVersion, Suggestion } from '../../reports/suggestion.js';
+import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
 import { grpc, http, tcp, tls } from './traffic.js';
+
+/** Every YAML these tests write is also run through Istio's validator (last test). */
+const toYaml: typeof writeYaml = (suggestions, opts) =>
+  recordIstioYaml(expect.getState().currentTestName ?? 'yaml', writeYaml(suggestions, opts));
 
 const traffic = [
   http('httpbin.org', 80, { examplePaths: ['/headers?api_key=s3cret'] }),
@@ -198,4 +203,14 @@ describe('toTable', () => {
     expect(table).toMatch(/^www\.google\.com .*covered by default\/google$/m);
     expect(table).toMatch(/^httpbin\.org .*missing$/m);
   });
+});
+
+describe("Istio's own validator", () => {
+  it(
+    'accepts every ServiceEntry YAML this file wrote (istioctl validate + CRD schema + analyze)',
+    async () => {
+      await expectIstioAccepts();
+    },
+    ISTIO_BUILD_TIMEOUT_MS,
+  );
 });

@@ -1,9 +1,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { DestinationTraffic } from '../../reports/destination.js';
 import { isDns1123Label } from '../../reports/service-entry-name.js';
-import { suggestServiceEntries, trafficWithoutPort } from '../../reports/suggest-service-entries.js';
+import {
+  planServiceEntries,
+  type SuggestOptions,
+  suggestServiceEntries as suggest,
+  trafficWithoutPort,
+} from '../../reports/suggest-service-entries.js';
 import type { Suggestion } from '../../reports/suggestion.js';
+import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordSuggestions } from '../helpers/istio-validator.js';
 import { grpc, http, row, tcp, tls } from './traffic.js';
+
+/** Every suggestion list these tests make is also run through Istio's validator (last test). */
+const suggestServiceEntries = (traffic: DestinationTraffic[], opts?: SuggestOptions) =>
+  recordSuggestions(expect.getState().currentTestName ?? 'suggest', suggest(traffic, opts));
 
 const byHost = (list: Suggestion[], host: string) => {
   const s = list.find((x) => x.hosts.includes(host));
@@ -51,8 +62,8 @@ describe('protocols per port', () => {
     grpc('grpc.two.test', 9090),
     grpc('mixed.three.test', 9000, { requests: 4 }),
     http('mixed.three.test', 9000, { requests: 6 }),
-    tcp('db.four.test', 5432),
-    tcp('cache.five.test', 6379),
+    tcp('db.four.test', 5432, { ip: '192.0.2.44' }),
+    tcp('cache.five.test', 6379, { ip: '192.0.2.55' }),
   ]);
 
   it('HTTP elsewhere than 80 is http-<port>, TLS on 443 is https, TLS elsewhere is tls-<port>', () => {
@@ -72,21 +83,27 @@ describe('protocols per port', () => {
     expect(mixed.warnings.join(' ')).toMatch(/gRPC \(4\) and other HTTP \(6\)/);
   });
 
-  it('neither HTTP nor SNI is TCP, with the port-sharing warning', () => {
+  it('neither HTTP nor SNI is TCP, declared with the IPs seen as addresses', () => {
     const db = byHost(suggestions, 'db.four.test');
     expect(db.resource.spec).toMatchObject({
+      addresses: ['192.0.2.44'],
       ports: [{ number: 5432, name: 'tcp-5432', protocol: 'TCP' }],
       resolution: 'DNS',
     });
-    expect(db.warnings.join(' ')).toMatch(/port 5432 must not be shared/);
+    expect(db.warnings.join(' ')).toMatch(/lists the 1 IP\(s\) seen as addresses/);
   });
 
-  it('two hostname entries declaring the same TCP port warn about each other', () => {
-    const list = suggestServiceEntries([tcp('a.db.test', 5432), tcp('b.db.test', 5432)]);
+  it('two entries declaring the same TCP port on the same address warn about each other', () => {
+    const list = suggestServiceEntries([
+      tcp('a.db.test', 5432, { ip: '192.0.2.9' }),
+      tcp('b.db.test', 5432, { ip: '192.0.2.9' }),
+      tcp('c.db.test', 5432, { ip: '192.0.2.10' }),
+    ]);
     expect(byHost(list, 'a.db.test').warnings.join(' ')).toMatch(
-      /also declared without addresses by b\.db\.test/,
+      /TCP 192\.0\.2\.9:5432 is also declared by b\.db\.test/,
     );
     expect(byHost(list, 'b.db.test').warnings.join(' ')).toMatch(/by a\.db\.test/);
+    expect(byHost(list, 'c.db.test').warnings.join(' ')).not.toMatch(/also declared/);
   });
 
   it('plain HTTP and TLS on one port: majority wins and a warning says so', () => {
@@ -98,8 +115,9 @@ describe('protocols per port', () => {
   });
 
   it('TCP on 443 for a hostname hints that it may be TLS without SNI in the logs', () => {
-    const [s] = suggestServiceEntries([tcp('recovered.test', 443)]);
+    const [s] = suggestServiceEntries([tcp('recovered.test', 443, { ip: '192.0.2.43' })]);
     expect(s!.resource.spec.ports[0]).toEqual({ number: 443, name: 'tcp-443', protocol: 'TCP' });
+    expect(s!.resource.spec.addresses).toEqual(['192.0.2.43']);
     expect(s!.warnings.join(' ')).toMatch(/Port 443 showed no SNI/);
   });
 });
@@ -209,11 +227,21 @@ describe('wildcards', () => {
     expect(list.map((s) => s.hosts[0]).sort()).toEqual(['*.example.com', 'example.com', 'x.y.example.com']);
   });
 
-  it('ports of the members are merged; opaque TCP on a wildcard warns that any destination is admitted', () => {
-    const list = suggestServiceEntries([...siblings(4), tcp('s9.cdn.example.com', 9999)]);
-    const w = list[0]!;
-    expect(w.resource.spec.ports.map((p) => `${p.number}/${p.protocol}`)).toEqual(['443/HTTPS', '9999/TCP']);
-    expect(w.warnings.join(' ')).toMatch(/admits any destination on port 9999/);
+  it('ports of the members are merged; a member’s opaque TCP becomes an IP entry, never TCP on the wildcard', () => {
+    const list = suggestServiceEntries([
+      ...siblings(5),
+      tls('s0.cdn.example.com', 8443),
+      tcp('s1.cdn.example.com', 27017, { ip: '192.0.2.27' }),
+    ]);
+    const w = list.find((s) => s.kind === 'wildcard')!;
+    expect(w.resource.spec.ports.map((p) => `${p.number}/${p.protocol}`)).toEqual(['443/HTTPS', '8443/TLS']);
+    const ip = byHost(list, 'ip-192-0-2-27.external');
+    expect(ip.resource.spec).toMatchObject({
+      addresses: ['192.0.2.27/32'],
+      ports: [{ number: 27017, protocol: 'TCP' }],
+      resolution: 'STATIC',
+    });
+    expect(ip.warnings.join(' ')).toMatch(/Opaque TCP of s1\.cdn\.example\.com:27017 went to this IP/);
   });
 
   it('a shared multi-tenant parent is warned about', () => {
@@ -259,9 +287,15 @@ describe('names', () => {
         const names = list.map((s) => s.name);
         expect(new Set(names).size).toBe(names.length);
         for (const n of names) expect(isDns1123Label(n)).toBe(true);
-        // every host is represented exactly once
-        const observed = list.flatMap((s) => s.evidence.observedHosts).sort();
-        expect(observed).toEqual([...hosts].sort());
+        // every host is represented exactly once: suggested, or flagged (single-label, numeric TLD)
+        const { flagged } = planServiceEntries(
+          hosts.map((h) => http(h)),
+          { wildcardMinSiblings: min },
+        );
+        const observed = [...list.flatMap((s) => s.evidence.observedHosts), ...flagged.map((f) => f.host)];
+        expect(observed.sort()).toEqual([...hosts].sort());
+        for (const f of flagged)
+          expect(f.reason === 'single-label' || f.reason === 'invalid-host').toBe(true);
       }),
       { numRuns: 200 },
     );
@@ -370,4 +404,14 @@ describe('unknown ports', () => {
     expect(s!.evidence.unknownPort).toEqual({ requests: 4, bytes: 8 });
     expect(s!.warnings.join(' ')).toMatch(/4 requests to api\.test had an unknown port/);
   });
+});
+
+describe("Istio's own validator", () => {
+  it(
+    'accepts every ServiceEntry this file produced (istioctl validate + CRD schema + analyze; no IST0133/IST0134)',
+    async () => {
+      await expectIstioAccepts();
+    },
+    ISTIO_BUILD_TIMEOUT_MS,
+  );
 });
