@@ -143,6 +143,39 @@ describe('ingest', () => {
   });
 });
 
+describe('lines as people paste them, through ingest', () => {
+  it('auto reads kubectl --prefix and docker compose lines; a custom format takes the wrapper time', async () => {
+    const data = join(root, 'prefixed');
+    const lines = readFileSync(FIXTURE, 'utf8').trim().split('\n').slice(0, 20);
+    const pasted = lines.map((l, i) =>
+      i % 2
+        ? `[pod/checkout-7f9c8d5b4-x2x9z/istio-proxy] ${l}`
+        : `egress-proxy-1  | 2026-11-01T00:00:09.000000000Z ${l}`,
+    );
+    const r = await runCli(['ingest', '--data', data, '-'], { input: `${pasted.join('\n')}\n` });
+    expect(r.code).toBe(0);
+    const custom =
+      '"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% "%REQ(:AUTHORITY)%"';
+    const c = await runCli(['ingest', '--data', data, '--format', custom, '-'], {
+      input:
+        'web-1  | 2026-11-02T10:00:00.123456789Z "GET /status/418 HTTP/1.1" 418 "httpbin.org"\n' +
+        '2026-11-02T10:00:01.50+0000 [APP/PROC/WEB/0] OUT "GET /get HTTP/1.1" 200 "httpbin.org"\n',
+    });
+    expect(c.code).toBe(0);
+    await withStore(data, async (s) => {
+      expect(await count(s, 'access_log', "format != 'custom'")).toBe(20);
+      expect(await count(s, 'dead_letters')).toBe(0);
+      const rows = await s.query<{ t: string; code: number }>(
+        "SELECT toString(start_time) AS t, response_code AS code FROM access_log WHERE authority = 'httpbin.org' ORDER BY t",
+      );
+      expect(rows).toEqual([
+        { t: '2026-11-02 10:00:00.123', code: 418 },
+        { t: '2026-11-02 10:00:01.500', code: 200 },
+      ]);
+    });
+  });
+});
+
 describe('while serve holds the data directory', () => {
   it('ingest names the running server address without chDB noise; report asks the server', async () => {
     const data = join(root, 'held');
