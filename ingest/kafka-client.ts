@@ -6,6 +6,7 @@
 import { type Admin, Kafka, type LogEntry, logLevel, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../schemas/config.js';
+import { registerKafkaCodecs } from './kafka-codecs.js';
 
 export type KafkaSettings = NonNullable<Config['kafka']>;
 
@@ -15,6 +16,7 @@ export class KafkaStartError extends Error {
 }
 
 export function createKafka(settings: KafkaSettings, log?: Logger): Kafka {
+  registerKafkaCodecs();
   const sasl: SASLOptions | undefined = settings.sasl
     ? ({
         mechanism: settings.sasl.mechanism,

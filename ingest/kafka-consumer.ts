@@ -20,6 +20,7 @@ import type { Admin, Consumer, EachBatchPayload, Offsets } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import { checkTopic, createKafka, type KafkaSettings, KafkaStartError } from './kafka-client.js';
+import { undecodableBatch } from './kafka-codecs.js';
 import { type CommitEntry, CommitRefusedError, OffsetCommitter } from './kafka-commits.js';
 import { DEFAULT_MESSAGE_LIMITS, KafkaMessageDecoder, type MessageLimits } from './kafka-message.js';
 import { rangeToken } from './kafka-offset-plan.js';
@@ -69,6 +70,8 @@ export interface KafkaConsumerStats {
   pauses: number;
   resumes: number;
   joins: number;
+  /** Messages of batches no codec could decompress, kept as dead letters. */
+  undecodable: number;
 }
 
 export interface KafkaJoin {
@@ -91,6 +94,7 @@ export class KafkaConsumer extends EventEmitter {
     pauses: 0,
     resumes: 0,
     joins: 0,
+    undecodable: 0,
   };
   readonly pipeline: IngestPipeline;
   /** Partitions assigned at the last join. */
@@ -324,7 +328,13 @@ export class KafkaConsumer extends EventEmitter {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       try {
-        this.decoder.append(m.value, this.topic, partition, m.offset);
+        const undecodable = undecodableBatch(m.value);
+        if (undecodable) {
+          // kafka-codecs.ts stood in a marker for each record of a batch it could not decompress
+          const raw = undecodable.compressed ? Buffer.from(undecodable.compressed) : null;
+          this.decoder.deadLetter(undecodable.reason, raw, this.topic, partition, m.offset);
+          this.stats.undecodable++;
+        } else this.decoder.append(m.value, this.topic, partition, m.offset);
       } catch (err) {
         // A bug must not turn a message into a poison pill that stops the partition.
         this.log?.error({ err, partition, offset: m.offset }, 'Kafka: message could not be decoded');
