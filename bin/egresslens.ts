@@ -100,9 +100,7 @@ async function main(argv: string[]): Promise<number> {
       const { values, positionals } = parseFlags('ingest', rest, STORE_OPTIONS);
       if (values.help) return help(await usageOf('ingest'));
       const { runIngest } = await import('./commands/ingest.js');
-      return runIngest(configFromFlags(values), positionals, {
-        ttlDaysGiven: values['ttl-days'] !== undefined,
-      });
+      return runIngest(configFromFlags(values), positionals);
     }
     case 'report': {
       const { values, positionals } = parseFlags('report', rest, REPORT_OPTIONS);

@@ -81,7 +81,7 @@ export async function checkTopic(admin: Admin, settings: KafkaSettings): Promise
   }
   if (!topics.includes(settings.topic)) {
     throw new KafkaStartError(
-      `the Kafka topic ${settings.topic} does not exist on ${where}: create it (or point kafka.topic at Fluent Bit's "topics" setting)`,
+      `the Kafka topic ${settings.topic} does not exist on ${where}: create it, or give --kafka-topic (kafka.topic) the topic Fluent Bit's kafka output writes to (its "topics" setting)`,
     );
   }
   const meta = await admin.fetchTopicMetadata({ topics: [settings.topic] });

@@ -10,8 +10,12 @@
  * into dead letters (topic, partition, offset) while consumption goes on.
  */
 import { decompress as zstdDecompress } from 'fzstd';
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import SnappyCodec from 'kafkajs-snappy';
+
+// kafkajs is CommonJS; Node's ESM loader does not see these as named exports.
+const { CompressionCodecs, CompressionTypes } = kafkajs;
+
 import { compressFrame, decompressFrame } from 'lz4-napi';
 
 interface KafkaCodec {

@@ -56,6 +56,11 @@ export interface KafkaConsumerOptions {
   resumeCheckMs?: number;
   /** The consumer stopped for good (kafkajs gave up); the process should exit. */
   onFatal?: (err: Error) => void;
+  /**
+   * Aborted when the process is told to stop: joining the group can wait for a whole rebalance (another
+   * member still busy), and a SIGTERM meanwhile must still end in the graceful stop, not a kill.
+   */
+  signal?: AbortSignal;
 }
 
 export interface KafkaConsumerStats {
@@ -108,6 +113,7 @@ export class KafkaConsumer extends EventEmitter {
   private generation = 0;
   private rebalancing = true;
   private stopping = false;
+  private stopped: Promise<void> | undefined;
   private disconnected = false;
   private paused = false;
   private resumeTimer: NodeJS.Timeout | undefined;
@@ -169,15 +175,20 @@ export class KafkaConsumer extends EventEmitter {
       allowAutoTopicCreation: false,
     });
     const self = new KafkaConsumer(opts, admin, consumer);
+    const onAbort = () => void self.stop().catch(() => {});
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await self.run();
     } catch (err) {
+      if (opts.signal?.aborted) return self; // stopping: the join was cut short on purpose
       await self.stop(1000).catch(() => {});
       if (err instanceof KafkaStartError) throw err;
       throw new KafkaStartError(
         `cannot consume topic ${settings.topic} from Kafka brokers ${settings.brokers.join(',')} as group ${settings.group}: ${(err as Error).message}`,
       );
     }
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (opts.signal?.aborted) void self.stop().catch(() => {});
     return self;
   }
 
@@ -235,8 +246,13 @@ export class KafkaConsumer extends EventEmitter {
    * Stops taking messages, waits (up to `timeoutMs`) until what was handed to the store is stored,
    * commits, and leaves the group. Call before closing the store.
    */
-  async stop(timeoutMs = 30_000): Promise<void> {
-    if (this.stopping) return;
+  stop(timeoutMs = 30_000): Promise<void> {
+    // Every caller waits for the one stop (a signal during start and the shutdown after it both call this).
+    this.stopped ??= this.stopOnce(timeoutMs);
+    return this.stopped;
+  }
+
+  private async stopOnce(timeoutMs: number): Promise<void> {
     this.stopping = true;
     this.stopResumeTimer();
     await this.inBatch;

@@ -8,12 +8,12 @@ import pino, { type Logger } from 'pino';
 import { lineChunks, maybeGunzip } from '../../ingest/line-chunks.js';
 import { IngestPipeline, type LineContext } from '../../ingest/pipeline.js';
 import { pipelineOptions } from '../../ingest/pipeline-options.js';
-import { compile } from '../../parser/index.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
 import { applyTtl } from '../apply-ttl.js';
+import { checkFormat } from '../check-format.js';
 import { dataStdin } from '../detached-stdin.js';
 import { podOfFile } from '../kubelet-file-name.js';
 import { storeHolder } from '../store-holder.js';
@@ -50,11 +50,7 @@ async function storedRows(store: Store): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-export async function runIngest(
-  config: Config,
-  files: string[],
-  opts: { ttlDaysGiven?: boolean } = {},
-): Promise<number> {
+export async function runIngest(config: Config, files: string[]): Promise<number> {
   checkFormat(config.format);
   const inputs = files.length ? files : ['-'];
   for (const f of inputs) if (f !== '-') statSync(f); // a typo fails now, naming the file, not mid-run
@@ -63,7 +59,7 @@ export async function runIngest(
   let summary: IngestSummary;
   try {
     await store.migrate();
-    if (opts.ttlDaysGiven && config.ttlDays) {
+    if (config.ttlDays) {
       const changed = await applyTtl(store, config.ttlDays);
       if (changed.length)
         process.stderr.write(
@@ -88,14 +84,6 @@ export async function runIngest(
     return 1;
   }
   return 0;
-}
-
-function checkFormat(format: string): void {
-  try {
-    compile(format);
-  } catch (err) {
-    throw new UserError((err as Error).message);
-  }
 }
 
 /** The store, or one line on who holds the directory and how to send them the lines instead. */

@@ -8,6 +8,8 @@ import { registryLoader } from '../../reports/registry-loader.js';
 import { startSchedules } from '../../reports/scheduler.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
 import { openStore } from '../../store/open-store.js';
+import { applyTtl } from '../apply-ttl.js';
+import { checkFormat } from '../check-format.js';
 import { advertiseServer } from '../server-advert.js';
 
 export const serveUsage = `usage: egresslens serve [options]
@@ -26,13 +28,36 @@ export const serveUsage = `usage: egresslens serve [options]
 
 export async function runServe(config: Config): Promise<number> {
   checkExposure(config);
+  checkFormat(config.format);
   const log = pino({ level: config.logLevel, base: { service: 'egresslens' } });
+  // Signals are taken from the start: one that arrives while the Kafka consumer joins its group (which can
+  // wait out a whole rebalance) must still end in the graceful stop below, not kill the process.
+  const stopping = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping.signal.aborted) return;
+    log.info({ signal }, 'shutting down: no new requests, flushing what was accepted');
+    stopping.abort();
+  };
+  process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
   const store = await openStore(config);
   await store.migrate();
+  if (config.ttlDays) {
+    const changed = await applyTtl(store, config.ttlDays);
+    if (changed.length) log.info({ ttlDays: config.ttlDays, tables: changed }, 'applied the new TTL');
+  }
   const pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
   const registry = registryLoader(config.registry);
   await registry(); // a broken registry file fails the start, with the file named, not the first report
-  const { app } = await buildServer({ config, store, pipeline, log, registry });
+  let kafka: KafkaConsumer | undefined;
+  const { app } = await buildServer({
+    config,
+    store,
+    pipeline,
+    log,
+    registry,
+    // /metrics counts the Kafka intake too
+    otherPipelines: () => (kafka ? [kafka.pipeline] : []),
+  });
   const address = await app.listen({ host: config.host, port: config.port });
   const advert =
     store.kind === 'embedded'
@@ -49,9 +74,8 @@ export async function runServe(config: Config): Promise<number> {
   );
 
   // Kafka: a consumer-group member with its own pipeline into the same store; stopped before the store closes.
-  let kafka: KafkaConsumer | undefined;
   let kafkaFailed = false;
-  if (config.kafka) {
+  if (config.kafka && !stopping.signal.aborted) {
     try {
       kafka = await KafkaConsumer.start({
         settings: config.kafka,
@@ -66,6 +90,7 @@ export async function runServe(config: Config): Promise<number> {
           kafkaFailed = true;
           process.kill(process.pid, 'SIGTERM');
         },
+        signal: stopping.signal,
       });
     } catch (err) {
       kafkaFailed = true;
@@ -74,21 +99,17 @@ export async function runServe(config: Config): Promise<number> {
     }
   }
 
-  if (!kafkaFailed)
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'shutting down: no new requests, flushing what was accepted');
-        resolve();
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+  if (!kafkaFailed && !stopping.signal.aborted)
+    await new Promise<void>((resolve) =>
+      stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
   await kafka?.stop();
   scheduler.stop();
   await app.close();
   await pipeline.close();
   await store.close();
   advert?.remove();
+  process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
   log.info({ stats: pipeline.stats }, 'stopped');
   return kafkaFailed ? 1 : 0;
 }
