@@ -112,7 +112,7 @@ export class KafkaConsumer extends EventEmitter {
     | undefined;
   private generation = 0;
   private rebalancing = true;
-  private stopping = false;
+  stopping = false;
   private stopped: Promise<void> | undefined;
   private disconnected = false;
   private paused = false;
@@ -164,6 +164,7 @@ export class KafkaConsumer extends EventEmitter {
       await admin.disconnect().catch(() => {});
       throw err;
     }
+    let self: KafkaConsumer | undefined; // read by restartOnFailure, which kafkajs calls only after a failure
     const consumer = kafka.consumer({
       groupId: settings.group,
       sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
@@ -173,23 +174,35 @@ export class KafkaConsumer extends EventEmitter {
       minBytes: opts.minBytes ?? 256 << 10,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
       allowAutoTopicCreation: false,
+      // kafkajs restarts a consumer whose join failed; not one that is being stopped (its join was cut short).
+      retry: { restartOnFailure: async () => !self?.stopping },
     });
-    const self = new KafkaConsumer(opts, admin, consumer);
-    const onAbort = () => void self.stop().catch(() => {});
+    self = new KafkaConsumer(opts, admin, consumer);
+    const member = self;
+    // A stop requested while joining (which can wait out a whole rebalance) is not kept waiting for the join.
+    let onAbort = () => {};
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      if (opts.signal?.aborted) resolve('aborted');
+    });
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const running = member.run();
+    running.catch(() => {}); // a join cut short by the stop fails later, on purpose
     try {
-      await self.run();
+      if ((await Promise.race([running, aborted])) === 'aborted') {
+        await member.stop();
+        return member;
+      }
     } catch (err) {
-      if (opts.signal?.aborted) return self; // stopping: the join was cut short on purpose
-      await self.stop(1000).catch(() => {});
+      await member.stop(1000).catch(() => {});
       if (err instanceof KafkaStartError) throw err;
       throw new KafkaStartError(
         `cannot consume topic ${settings.topic} from Kafka brokers ${settings.brokers.join(',')} as group ${settings.group}: ${(err as Error).message}`,
       );
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
     }
-    opts.signal?.removeEventListener('abort', onAbort);
-    if (opts.signal?.aborted) void self.stop().catch(() => {});
-    return self;
+    return member;
   }
 
   get isPaused(): boolean {
@@ -273,9 +286,13 @@ export class KafkaConsumer extends EventEmitter {
     }
     this.committer.close();
     this.disconnected = true;
-    await this.consumer
+    const disconnected = this.consumer
       .disconnect()
       .catch((err: Error) => this.log?.warn({ err }, 'Kafka: disconnect failed'));
+    // Not yet in the group, nothing was read, so nothing is left to commit: a JoinGroup still waiting on a
+    // rebalance (a busy member) need not be waited out.
+    if (this.stats.joins > 0) await disconnected;
+    else await Promise.race([disconnected, new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.admin.disconnect().catch(() => {});
     await this.pipeline.close(1000);
     this.stats.commitFailures = this.committer.failures;

@@ -111,5 +111,8 @@ export async function runServe(config: Config): Promise<number> {
   advert?.remove();
   process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
   log.info({ stats: pipeline.stats }, 'stopped');
+  // Everything accepted is stored and the store is closed; a client socket left open (a Kafka request that
+  // waits on a rebalance) must not keep the process from exiting.
+  setTimeout(() => process.exit(), 1000).unref();
   return kafkaFailed ? 1 : 0;
 }
