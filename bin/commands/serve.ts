@@ -3,7 +3,7 @@ import pino from 'pino';
 import { buildServer } from '../../api/server.js';
 import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
-import { pipelineOptions } from '../../ingest/pipeline-options.js';
+import { httpQueueDepth, pipelineOptions } from '../../ingest/pipeline-options.js';
 import { registryLoader } from '../../reports/registry-loader.js';
 import { startSchedules } from '../../reports/scheduler.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
@@ -45,7 +45,11 @@ export async function runServe(config: Config): Promise<number> {
     const changed = await applyTtl(store, config.ttlDays);
     if (changed.length) log.info({ ttlDays: config.ttlDays, tables: changed }, 'applied the new TTL');
   }
-  const pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
+  const pipeline = new IngestPipeline(
+    store,
+    pipelineOptions(config, { maxPendingBatches: httpQueueDepth(config) }),
+    log.child({ component: 'ingest' }),
+  );
   const registry = registryLoader(config.registry);
   await registry(); // a broken registry file fails the start, with the file named, not the first report
   let kafka: KafkaConsumer | undefined;
