@@ -38,11 +38,11 @@ export async function consoleRoutes(app: FastifyInstance, opts: { dir?: string }
     index: ['index.html'],
     wildcard: false,
     decorateReply: false,
-    setHeaders(res) {
-      res.setHeader('Content-Security-Policy', CSP);
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      res.setHeader('Referrer-Policy', 'no-referrer');
-      res.setHeader('Cache-Control', 'no-cache');
+    setHeaders(reply) {
+      reply.header('Content-Security-Policy', CSP);
+      reply.header('X-Content-Type-Options', 'nosniff');
+      reply.header('Referrer-Policy', 'no-referrer');
+      reply.header('Cache-Control', 'no-cache');
     },
   });
 }

@@ -1,6 +1,6 @@
 /** Command-line flags shared by serve, ingest and report, mapped onto the config schema's shape. */
 import type { ParseArgsConfig } from 'node:util';
-import { type Config, loadConfig } from '../schemas/config.js';
+import { type Config, ConfigError, loadConfig } from '../schemas/config.js';
 
 export const STORE_OPTIONS = {
   config: { type: 'string', short: 'c' },
@@ -30,6 +30,36 @@ export const SERVE_OPTIONS = {
   'kafka-topic': { type: 'string' },
   'kafka-group': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
+
+export const REPORT_OPTIONS = {
+  ...STORE_OPTIONS,
+  since: { type: 'string' },
+  until: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  registry: { type: 'string', multiple: true },
+  'api-version': { type: 'string' },
+  'entry-namespace': { type: 'string' },
+  'export-to': { type: 'string' },
+  'cluster-domain': { type: 'string' },
+  server: { type: 'string' },
+  'auth-token': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/** Config paths and the flag that sets each, so a config error names what to type. */
+const FLAG_OF: Record<string, string> = {
+  data: '--data',
+  host: '--host',
+  port: '--port',
+  authToken: '--auth-token',
+  format: '--format',
+  ttlDays: '--ttl-days',
+  logLevel: '--log-level',
+  'clickhouse.url': '--clickhouse-url',
+  'clickhouse.database': '--clickhouse-database',
+  'kafka.brokers': '--kafka-brokers',
+  'kafka.topic': '--kafka-topic',
+  'kafka.group': '--kafka-group',
+};
 
 type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -72,5 +102,22 @@ export function configFromFlags(values: FlagValues): Config {
       group: str('kafka-group'),
     };
   }
-  return loadConfig({ file: str('config'), flags });
+  try {
+    return loadConfig({ file: str('config'), flags });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    const message = withFlagNames(err.message);
+    const issues = message.split('\n').slice(1);
+    // One problem fits on one line.
+    throw new ConfigError(issues.length === 1 ? `${message.split('\n')[0]} ${issues[0]!.slice(4)}` : message);
+  }
+}
+
+/** `  - kafka.topic: Invalid input: expected string, received undefined` → `  - kafka.topic (--kafka-topic): missing`. */
+function withFlagNames(message: string): string {
+  return message.replace(/^( {2}- )([\w.]+): (.*)$/gm, (_all, dash: string, path: string, text: string) => {
+    const flag = FLAG_OF[path];
+    const said = /expected \w+, received undefined/.test(text) ? 'missing' : text;
+    return `${dash}${path}${flag ? ` (${flag})` : ''}: ${said}`;
+  });
 }

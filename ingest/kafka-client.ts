@@ -6,6 +6,7 @@
 import { type Admin, Kafka, type LogEntry, logLevel, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Config } from '../schemas/config.js';
+import { registerKafkaCodecs } from './kafka-codecs.js';
 
 export type KafkaSettings = NonNullable<Config['kafka']>;
 
@@ -15,6 +16,7 @@ export class KafkaStartError extends Error {
 }
 
 export function createKafka(settings: KafkaSettings, log?: Logger): Kafka {
+  registerKafkaCodecs();
   const sasl: SASLOptions | undefined = settings.sasl
     ? ({
         mechanism: settings.sasl.mechanism,
@@ -79,7 +81,7 @@ export async function checkTopic(admin: Admin, settings: KafkaSettings): Promise
   }
   if (!topics.includes(settings.topic)) {
     throw new KafkaStartError(
-      `the Kafka topic ${settings.topic} does not exist on ${where}: create it (or point kafka.topic at Fluent Bit's "topics" setting)`,
+      `the Kafka topic ${settings.topic} does not exist on ${where}: create it, or give --kafka-topic (kafka.topic) the topic Fluent Bit's kafka output writes to (its "topics" setting)`,
     );
   }
   const meta = await admin.fetchTopicMetadata({ topics: [settings.topic] });

@@ -20,6 +20,7 @@ import type { Admin, Consumer, EachBatchPayload, Offsets } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import { checkTopic, createKafka, type KafkaSettings, KafkaStartError } from './kafka-client.js';
+import { undecodableBatch } from './kafka-codecs.js';
 import { type CommitEntry, CommitRefusedError, OffsetCommitter } from './kafka-commits.js';
 import { DEFAULT_MESSAGE_LIMITS, KafkaMessageDecoder, type MessageLimits } from './kafka-message.js';
 import { rangeToken } from './kafka-offset-plan.js';
@@ -55,6 +56,11 @@ export interface KafkaConsumerOptions {
   resumeCheckMs?: number;
   /** The consumer stopped for good (kafkajs gave up); the process should exit. */
   onFatal?: (err: Error) => void;
+  /**
+   * Aborted when the process is told to stop: joining the group can wait for a whole rebalance (another
+   * member still busy), and a SIGTERM meanwhile must still end in the graceful stop, not a kill.
+   */
+  signal?: AbortSignal;
 }
 
 export interface KafkaConsumerStats {
@@ -69,6 +75,8 @@ export interface KafkaConsumerStats {
   pauses: number;
   resumes: number;
   joins: number;
+  /** Messages of batches no codec could decompress, kept as dead letters. */
+  undecodable: number;
 }
 
 export interface KafkaJoin {
@@ -91,6 +99,7 @@ export class KafkaConsumer extends EventEmitter {
     pauses: 0,
     resumes: 0,
     joins: 0,
+    undecodable: 0,
   };
   readonly pipeline: IngestPipeline;
   /** Partitions assigned at the last join. */
@@ -103,7 +112,8 @@ export class KafkaConsumer extends EventEmitter {
     | undefined;
   private generation = 0;
   private rebalancing = true;
-  private stopping = false;
+  stopping = false;
+  private stopped: Promise<void> | undefined;
   private disconnected = false;
   private paused = false;
   private resumeTimer: NodeJS.Timeout | undefined;
@@ -154,6 +164,7 @@ export class KafkaConsumer extends EventEmitter {
       await admin.disconnect().catch(() => {});
       throw err;
     }
+    let self: KafkaConsumer | undefined; // read by restartOnFailure, which kafkajs calls only after a failure
     const consumer = kafka.consumer({
       groupId: settings.group,
       sessionTimeout: opts.sessionTimeoutMs ?? 10_000,
@@ -163,18 +174,35 @@ export class KafkaConsumer extends EventEmitter {
       minBytes: opts.minBytes ?? 256 << 10,
       maxWaitTimeInMs: opts.maxWaitTimeMs ?? 500,
       allowAutoTopicCreation: false,
+      // kafkajs restarts a consumer whose join failed; not one that is being stopped (its join was cut short).
+      retry: { restartOnFailure: async () => !self?.stopping },
     });
-    const self = new KafkaConsumer(opts, admin, consumer);
+    self = new KafkaConsumer(opts, admin, consumer);
+    const member = self;
+    // A stop requested while joining (which can wait out a whole rebalance) is not kept waiting for the join.
+    let onAbort = () => {};
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      if (opts.signal?.aborted) resolve('aborted');
+    });
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const running = member.run();
+    running.catch(() => {}); // a join cut short by the stop fails later, on purpose
     try {
-      await self.run();
+      if ((await Promise.race([running, aborted])) === 'aborted') {
+        await member.stop();
+        return member;
+      }
     } catch (err) {
-      await self.stop(1000).catch(() => {});
+      await member.stop(1000).catch(() => {});
       if (err instanceof KafkaStartError) throw err;
       throw new KafkaStartError(
         `cannot consume topic ${settings.topic} from Kafka brokers ${settings.brokers.join(',')} as group ${settings.group}: ${(err as Error).message}`,
       );
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
     }
-    return self;
+    return member;
   }
 
   get isPaused(): boolean {
@@ -231,8 +259,13 @@ export class KafkaConsumer extends EventEmitter {
    * Stops taking messages, waits (up to `timeoutMs`) until what was handed to the store is stored,
    * commits, and leaves the group. Call before closing the store.
    */
-  async stop(timeoutMs = 30_000): Promise<void> {
-    if (this.stopping) return;
+  stop(timeoutMs = 30_000): Promise<void> {
+    // Every caller waits for the one stop (a signal during start and the shutdown after it both call this).
+    this.stopped ??= this.stopOnce(timeoutMs);
+    return this.stopped;
+  }
+
+  private async stopOnce(timeoutMs: number): Promise<void> {
     this.stopping = true;
     this.stopResumeTimer();
     await this.inBatch;
@@ -253,9 +286,13 @@ export class KafkaConsumer extends EventEmitter {
     }
     this.committer.close();
     this.disconnected = true;
-    await this.consumer
+    const disconnected = this.consumer
       .disconnect()
       .catch((err: Error) => this.log?.warn({ err }, 'Kafka: disconnect failed'));
+    // Not yet in the group, nothing was read, so nothing is left to commit: a JoinGroup still waiting on a
+    // rebalance (a busy member) need not be waited out.
+    if (this.stats.joins > 0) await disconnected;
+    else await Promise.race([disconnected, new Promise((r) => setTimeout(r, 2000).unref())]);
     await this.admin.disconnect().catch(() => {});
     await this.pipeline.close(1000);
     this.stats.commitFailures = this.committer.failures;
@@ -324,7 +361,13 @@ export class KafkaConsumer extends EventEmitter {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       try {
-        this.decoder.append(m.value, this.topic, partition, m.offset);
+        const undecodable = undecodableBatch(m.value);
+        if (undecodable) {
+          // kafka-codecs.ts stood in a marker for each record of a batch it could not decompress
+          const raw = undecodable.compressed ? Buffer.from(undecodable.compressed) : null;
+          this.decoder.deadLetter(undecodable.reason, raw, this.topic, partition, m.offset);
+          this.stats.undecodable++;
+        } else this.decoder.append(m.value, this.topic, partition, m.offset);
       } catch (err) {
         // A bug must not turn a message into a poison pill that stops the partition.
         this.log?.error({ err, partition, offset: m.offset }, 'Kafka: message could not be decoded');

@@ -4,11 +4,14 @@
  */
 import { type AccessRecord, AutoParser, ParseFailure, parseJsonLine, TextParser } from '../parser/index.js';
 import { findPreset } from '../parser/presets.js';
+import { cutToolPrefix, unwrapJsonWrapper } from '../parser/unwrap.js';
 
 export class LineDecoder {
   private readonly auto: AutoParser | undefined;
   private readonly text: TextParser | undefined;
   private readonly json: boolean;
+  /** The time a wrapper or tool prefix of the last line carried: the row's time when its format has none. */
+  wrapperTimeMs: number | undefined;
 
   constructor(readonly spec: string) {
     this.json = spec === 'json';
@@ -21,17 +24,40 @@ export class LineDecoder {
 
   /** A TextParser whose state holds the scan of `buf[start..end)`, or a record, or why it failed. */
   decode(buf: Buffer, start: number, end: number): TextParser | AccessRecord | ParseFailure {
-    if (this.text)
-      return this.text.scan(buf, start, end)
-        ? this.text
-        : this.text.failure(buf, start, end, this.text.state);
+    this.wrapperTimeMs = undefined;
+    if (this.text) {
+      if (this.text.scan(buf, start, end)) return this.text;
+      const failure = this.text.failure(buf, start, end, this.text.state); // before another scan replaces the state
+      return this.behindWrapper(this.text, buf, start, end) ?? failure;
+    }
     if (this.json) return parseJsonLine(buf.toString('utf8', start, end));
     const auto = this.auto!;
     if (buf[start] === 91) {
       const matched = auto.matchText(buf, start, end);
       if (matched) return matched;
     }
-    return auto.parseBytes(buf, start, end);
+    const result = auto.parseBytes(buf, start, end);
+    this.wrapperTimeMs = auto.wrapperTimeMs;
+    return result;
+  }
+
+  /**
+   * A custom or preset format behind a tool prefix or inside a JSON logging wrapper: parsed to a record (the
+   * scan's offsets would point into the unwrapped text, not `buf`). Undefined when that does not match either.
+   */
+  private behindWrapper(text: TextParser, buf: Buffer, start: number, end: number): AccessRecord | undefined {
+    const cut = cutToolPrefix(buf, start, end, false);
+    if (cut && text.scan(buf, cut.start, end)) {
+      this.wrapperTimeMs = cut.timeMs;
+      return text.parseBytes(buf, cut.start, end) as AccessRecord;
+    }
+    if (buf[start] !== 123) return undefined;
+    const wrapped = unwrapJsonWrapper(buf.toString('utf8', start, end));
+    if (!wrapped) return undefined;
+    const inner = Buffer.from(wrapped.line, 'utf8');
+    if (!text.scan(inner, 0, inner.length)) return undefined;
+    this.wrapperTimeMs = wrapped.timeMs;
+    return text.parseBytes(inner, 0, inner.length) as AccessRecord;
   }
 }
 

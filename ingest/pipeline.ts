@@ -176,7 +176,7 @@ export class IngestPipeline {
     this.stats.lines++;
     const batch = this.current;
     const result = this.decoder.decode(buf, start, end);
-    const fallbackTime = ctx.timeMs ?? Date.now();
+    const fallbackTime = this.decoder.wrapperTimeMs ?? ctx.timeMs ?? Date.now();
     if (isTextMatch(result)) {
       const outcome = batch.encoder.addScan(
         result,

@@ -10,6 +10,7 @@ import { parseJsonLine } from './json-line.js';
 import { findPreset, PRESETS } from './presets.js';
 import { type AccessRecord, ParseFailure } from './record.js';
 import { TextParser } from './text-parser.js';
+import { cutToolPrefix, unwrapJsonWrapper } from './unwrap.js';
 
 export { AutoParser } from './auto-parser.js';
 export { splitFlags } from './flags.js';
@@ -20,7 +21,15 @@ export type { AccessRecord } from './record.js';
 export { INT_FIELDS, isParseFailure, ParseFailure, STRING_FIELDS } from './record.js';
 export { ScanState } from './scan-state.js';
 export { TextParser } from './text-parser.js';
-export { criPayloadStart, unwrap, unwrapCri, unwrapDocker } from './unwrap.js';
+export {
+  criPayloadStart,
+  cutToolPrefix,
+  rfc3339Ms,
+  unwrap,
+  unwrapCri,
+  unwrapDocker,
+  unwrapJsonWrapper,
+} from './unwrap.js';
 
 export interface Parser {
   /** A preset name, `json`, `auto` or `custom`. */
@@ -57,6 +66,41 @@ export function compile(spec: string): Parser {
   };
 }
 
+/**
+ * A fixed format that also reads its lines behind a tool prefix or inside a JSON logging wrapper; a record
+ * without START_TIME takes the wrapper's time.
+ */
+function unwrapping(text: TextParser): BytesParser {
+  const withTime = (record: AccessRecord | ParseFailure, timeMs: number | undefined) => {
+    if (!(record instanceof ParseFailure) && record.start_time_ms === null && timeMs !== undefined) {
+      record.start_time_ms = timeMs;
+      record.start_time = new Date(timeMs).toISOString();
+    }
+    return record;
+  };
+  return {
+    name: text.name,
+    parseBytes(buf, start, end) {
+      const direct = text.parseBytes(buf, start, end);
+      if (!(direct instanceof ParseFailure)) return direct;
+      const cut = cutToolPrefix(buf, start, end, false);
+      if (cut) {
+        const behind = text.parseBytes(buf, cut.start, end);
+        if (!(behind instanceof ParseFailure)) return withTime(behind, cut.timeMs);
+      }
+      if (buf[start] === 123) {
+        const wrapped = unwrapJsonWrapper(buf.toString('utf8', start, end));
+        if (wrapped) {
+          const inner = Buffer.from(wrapped.line, 'utf8');
+          const record = text.parseBytes(inner, 0, inner.length);
+          if (!(record instanceof ParseFailure)) return withTime(record, wrapped.timeMs);
+        }
+      }
+      return direct;
+    },
+  };
+}
+
 interface BytesParser {
   name: string;
   parseBytes(buf: Buffer, start: number, end: number): AccessRecord | ParseFailure;
@@ -67,8 +111,8 @@ function compileInner(spec: string): BytesParser {
   if (spec === 'json')
     return { name: 'json', parseBytes: (buf, s, e) => parseJsonLine(buf.toString('utf8', s, e)) };
   const preset = findPreset(spec);
-  if (preset) return new TextParser(preset.name, preset.format);
-  if (spec.includes('%')) return new TextParser('custom', spec);
+  if (preset) return unwrapping(new TextParser(preset.name, preset.format));
+  if (spec.includes('%')) return unwrapping(new TextParser('custom', spec));
   throw new Error(
     `unknown format ${JSON.stringify(spec)}: use auto, json, one of ${presetNames.join(', ')}, or an Envoy format string`,
   );

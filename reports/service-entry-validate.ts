@@ -5,7 +5,6 @@
  * DNS-1123 port and object names, host names Istio accepts (service-entry-host.ts), wildcard hosts not with
  * resolution DNS, CIDR addresses only with NONE/STATIC, endpoints required by STATIC and forbidden with NONE.
  */
-import { ServiceEntry as ServiceEntryV1 } from '@kubernetes-models/istio/networking.istio.io/v1';
 import { ServiceEntry as ServiceEntryV1beta1 } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import { hostProblem } from './service-entry-host.js';
 import { isDns1123Label } from './service-entry-name.js';
@@ -36,15 +35,18 @@ interface Loose {
 export function validateServiceEntry(obj: object, apiVersion: ServiceEntryApiVersion): void {
   const o = obj as Loose;
   const name = typeof o.metadata?.name === 'string' ? o.metadata.name : '';
-  const data = { ...obj, apiVersion, kind: 'ServiceEntry' };
+  if (apiVersion !== 'networking.istio.io/v1' && apiVersion !== 'networking.istio.io/v1beta1')
+    throw new ServiceEntryValidationError(name, [
+      `apiVersion ${String(apiVersion)} is not a ServiceEntry version`,
+    ]);
+  // Istio's networking/v1 ServiceEntry is the v1beta1 API promoted unchanged (same proto, same CRD schema), so
+  // one schema checks both: @kubernetes-models/istio 2.x has it and runs on Node 20, where 3.x (which adds a
+  // v1 class) declares Node >= 22.
+  const data = { ...obj, apiVersion: 'networking.istio.io/v1beta1', kind: 'ServiceEntry' };
   try {
-    if (apiVersion === 'networking.istio.io/v1beta1') {
-      new ServiceEntryV1beta1(
-        data as unknown as ConstructorParameters<typeof ServiceEntryV1beta1>[0],
-      ).validate();
-    } else {
-      new ServiceEntryV1(data as unknown as ConstructorParameters<typeof ServiceEntryV1>[0]).validate();
-    }
+    new ServiceEntryV1beta1(
+      data as unknown as ConstructorParameters<typeof ServiceEntryV1beta1>[0],
+    ).validate();
   } catch (err) {
     throw new ServiceEntryValidationError(name, [(err as Error).message]);
   }

@@ -1,4 +1,7 @@
-/** The time window of a report: `since`/`until` as durations back from now (`24h`, `7d`) or ISO times. */
+/**
+ * The time window of a report: `since`/`until` as durations back from now (`24h`, `7d`) or ISO times;
+ * `since` may also be `all` (everything stored, e.g. a file of last month's logs) and `until` `now`.
+ */
 
 export interface ReportWindow {
   sinceMs: number;
@@ -13,6 +16,8 @@ export class WindowError extends Error {
 
 /** `24h` → ms; an ISO time → epoch ms; anything else is an error naming the value. */
 function pointInTime(text: string, now: number, what: string): number {
+  if (what === 'since' && text.trim() === 'all') return 0;
+  if (what === 'until' && text.trim() === 'now') return now + 1;
   const duration = /^(\d+)([smhdw])$/.exec(text.trim());
   if (duration) return now - Number(duration[1]) * UNIT_MS[duration[2]!]!;
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
@@ -20,7 +25,7 @@ function pointInTime(text: string, now: number, what: string): number {
     if (!Number.isNaN(t)) return t;
   }
   throw new WindowError(
-    `${what} must be a duration like 30m, 24h, 7d or an ISO time, not ${JSON.stringify(text)}`,
+    `${what} must be a duration like 30m, 24h, 7d${what === 'since' ? ', all' : ''} or an ISO time like 2026-11-01T12:00Z, not ${JSON.stringify(text)}`,
   );
 }
 
@@ -31,7 +36,11 @@ export function parseWindow(
 ): ReportWindow {
   const sinceMs = pointInTime(since ?? '24h', now, 'since');
   const untilMs = until ? pointInTime(until, now, 'until') : now + 1;
-  if (sinceMs >= untilMs) throw new WindowError('since must be before until');
+  if (sinceMs >= untilMs) {
+    throw new WindowError(
+      `since (${new Date(sinceMs).toISOString()}) must be before until (${new Date(untilMs).toISOString()})`,
+    );
+  }
   return { sinceMs, untilMs };
 }
 

@@ -1,26 +1,37 @@
 /** `egresslens ingest FILE... | -`: files (plain, gzip, CRI or Docker-wrapped) or stdin into the store. */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Transform } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { lineChunks, maybeGunzip } from '../../ingest/line-chunks.js';
 import { IngestPipeline, type LineContext } from '../../ingest/pipeline.js';
 import { pipelineOptions } from '../../ingest/pipeline-options.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';
+import type { Store } from '../../store/store.js';
+import { applyTtl } from '../apply-ttl.js';
+import { checkFormat } from '../check-format.js';
+import { dataStdin } from '../detached-stdin.js';
+import { podOfFile } from '../kubelet-file-name.js';
+import { storeHolder } from '../store-holder.js';
+import { UserError } from '../usage-error.js';
 
 export const ingestUsage = `usage: egresslens ingest [options] FILE... | -
 
 Reads access-log files (plain or gzip, CRI and Docker JSON wrappers unwrapped) or stdin into the store.
-Lines that do not parse are kept in dead_letters with the reason.
+Lines that do not parse are kept in dead_letters with the reason. Ingesting a file again stores nothing
+twice (batches are named after the file's content). Files named the kubelet way
+(/var/log/containers/<pod>_<namespace>_<container>-<id>.log, /var/log/pods/...) fill pod, namespace and
+container.
 
   --data DIR               embedded store directory (default ./data)
   --clickhouse-url URL     use a ClickHouse server instead
   --format SPEC            auto (default), json, a preset, or an Envoy format string
   --store-raw              keep each raw line in access_log.raw
+  --ttl-days N             drop rows older than N days (applied to an existing store too)
   --config FILE            JSON or YAML config file`;
 
 export interface IngestSummary {
@@ -30,59 +41,118 @@ export interface IngestSummary {
   parsed: number;
   deadLetters: number;
   seconds: number;
+  /** Rows the store gained: fewer than `parsed` when batches of this content were stored before. */
+  newRows?: number;
+}
+
+async function storedRows(store: Store): Promise<number> {
+  const [row] = await store.query<{ n: string | number }>('SELECT count() AS n FROM access_log');
+  return Number(row?.n ?? 0);
 }
 
 export async function runIngest(config: Config, files: string[]): Promise<number> {
+  checkFormat(config.format);
+  const inputs = files.length ? files : ['-'];
+  for (const f of inputs) if (f !== '-') statSync(f); // a typo fails now, naming the file, not mid-run
   const log = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2));
-  let store: Awaited<ReturnType<typeof openStore>>;
+  const store = await openForIngest(config);
+  let summary: IngestSummary;
   try {
-    store = await openStore(config);
-  } catch (err) {
-    if (err instanceof StoreLockedError) {
-      process.stderr.write(
-        `egresslens: ${err.message}.\nA running "egresslens serve" owns it; send the lines to it instead:\n  curl -sS --data-binary @FILE -H 'Content-Type: text/plain' http://127.0.0.1:8080/v1/ingest/lines\n`,
-      );
-      return 1;
+    await store.migrate();
+    if (config.ttlDays) {
+      const changed = await applyTtl(store, config.ttlDays);
+      if (changed.length)
+        process.stderr.write(
+          `ttl: rows older than ${config.ttlDays} days are now dropped (${changed.join(', ')})\n`,
+        );
     }
-    throw err;
+    const before = await storedRows(store);
+    summary = await ingestInputs(store, inputs, config, log, process.stderr.isTTY === true);
+    summary.newRows = (await storedRows(store)) - before;
+  } finally {
+    await store.close();
   }
-  await store.migrate();
-  const pipeline = new IngestPipeline(
-    store,
-    pipelineOptions(config, {
-      // One batch in the store, one filling: a file can always wait, so a deeper queue only costs memory.
-      maxPendingBatches: Math.min(config.ingest.maxPendingBatches, 2),
-      // Batches cut by size only, never by a timer, and tokens named after the inputs: running the same
-      // ingest again after a crash produces the same batches, which the store recognises and skips.
-      flushIntervalMs: 2 ** 31 - 1,
-      tokenPrefix: inputsToken(files, config),
-    }),
-    log,
-  );
-  const summary = await ingestFiles(pipeline, files, process.stderr.isTTY === true);
-  await pipeline.close();
-  await store.close();
   const rate = summary.lines / Math.max(summary.seconds, 1e-9);
   process.stderr.write(
-    `ingested ${summary.files} input(s), ${(summary.bytes / 1e6).toFixed(1)} MB: ${summary.lines} lines, ${summary.parsed} stored, ${summary.deadLetters} dead letters, ${Math.round(rate)} lines/s\n`,
+    `ingested ${summary.files} input(s), ${(summary.bytes / 1e6).toFixed(1)} MB: ${summary.lines} lines, ${summary.parsed} parsed, ${summary.deadLetters} dead letters, ${Math.round(rate)} lines/s; ${summary.newRows} new rows${summary.newRows === 0 && summary.parsed > 0 ? ' (already stored: batches are named after the content)' : ''}\n`,
   );
+  if (summary.lines > 0 && summary.parsed === 0) {
+    process.stderr.write(
+      `egresslens: 0 of ${summary.lines} lines parsed as ${config.format === 'auto' ? 'any known access-log format' : `--format ${config.format}`}; ` +
+        `see why with "egresslens parse FILE | head", and give the log format with --format (a preset or the mesh's Envoy format string)\n`,
+    );
+    return 1;
+  }
   return 0;
 }
 
-/** Identifies a run by its inputs (path, size, modification time) and the settings that shape its batches. */
-function inputsToken(files: string[], config: Config): string {
-  const hash = createHash('sha1');
-  for (const f of files.length ? files : ['-']) {
-    if (f === '-') hash.update(`stdin:${randomUUID()}`);
-    else {
-      const st = statSync(f);
-      hash.update(`${resolve(f)}:${st.size}:${st.mtimeMs}\n`);
-    }
+/** The store, or one line on who holds the directory and how to send them the lines instead. */
+async function openForIngest(config: Config): Promise<Store> {
+  const holder = config.clickhouse ? undefined : storeHolder(config.data);
+  const held = (pid: number | undefined) => {
+    const url = holder?.server?.url;
+    return new UserError(
+      url
+        ? `${config.data} is held by a running egresslens serve (pid ${pid}); send the lines to it instead: ` +
+            `curl -sS --data-binary @FILE -H 'Content-Type: text/plain' ${url}/v1/ingest/lines`
+        : `${config.data} is in use by another egresslens process${pid ? ` (pid ${pid})` : ''}; wait for it to finish, or use another --data`,
+    );
+  };
+  if (holder) throw held(holder.pid);
+  try {
+    return await openStore(config);
+  } catch (err) {
+    if (err instanceof StoreLockedError) throw held(undefined);
+    throw err;
   }
+}
+
+/**
+ * Each input through a pipeline of its own whose batch tokens come from the input's content (and the
+ * settings that shape batches): ingesting a file again, a copy of it, or re-running after a crash produces
+ * the same batches, which the store recognises and skips. Stdin cannot be read twice, so it gets fresh tokens.
+ */
+async function ingestInputs(
+  store: Store,
+  inputs: string[],
+  config: Config,
+  log: Logger,
+  progress: boolean,
+): Promise<IngestSummary> {
+  const total: IngestSummary = { files: 0, bytes: 0, lines: 0, parsed: 0, deadLetters: 0, seconds: 0 };
+  for (const input of inputs) {
+    const pipeline = new IngestPipeline(
+      store,
+      pipelineOptions(config, {
+        // One batch in the store, one filling: a file can always wait, so a deeper queue only costs memory.
+        maxPendingBatches: Math.min(config.ingest.maxPendingBatches, 2),
+        // Batches cut by size only, never by a timer, so that the same content always makes the same batches.
+        flushIntervalMs: 2 ** 31 - 1,
+        tokenPrefix: await contentToken(input, config),
+      }),
+      log,
+    );
+    const one = await ingestFiles(pipeline, [input], progress);
+    await pipeline.close();
+    total.files += one.files;
+    total.bytes += one.bytes;
+    total.lines += one.lines;
+    total.parsed += one.parsed;
+    total.deadLetters += one.deadLetters;
+    total.seconds += one.seconds;
+  }
+  return total;
+}
+
+/** `file-<sha256 of the bytes and the batch-shaping settings>`; fresh for stdin. */
+async function contentToken(input: string, config: Config): Promise<string> {
+  const hash = createHash('sha256');
+  if (input === '-') hash.update(`stdin:${randomUUID()}`);
+  else await streamPipeline(createReadStream(input, { highWaterMark: 1 << 20 }), hash);
   hash.update(
     JSON.stringify([config.format, config.storeRaw, config.ingest.batchRows, config.ingest.batchBytes]),
   );
-  return `file-${hash.digest('hex').slice(0, 24)}`;
+  return `file-${hash.digest('hex').slice(0, 32)}`;
 }
 
 /** Streams each input through the pipeline, pausing whenever its queue is full. */
@@ -106,7 +176,7 @@ export async function ingestFiles(
   bar?.start(total || 1, 0, { mb: '0', rate: 0, dead: 0 });
   let bytes = 0;
   for (const file of inputs) {
-    const raw = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 });
+    const raw = file === '-' ? dataStdin() : createReadStream(file, { highWaterMark: 1 << 20 });
     const counted = raw.pipe(
       new Transform({
         transform(chunk: Buffer, _enc, done) {
@@ -115,8 +185,16 @@ export async function ingestFiles(
         },
       }),
     );
+    const pod = file === '-' ? undefined : podOfFile(file);
     const ctx: LineContext = {
-      source: { source: 'file', namespace: '', pod: '', container: '', workload: '', node: '' },
+      source: {
+        source: 'file',
+        namespace: pod?.namespace ?? '',
+        pod: pod?.pod ?? '',
+        container: pod?.container ?? '',
+        workload: pod?.workload ?? '',
+        node: '',
+      },
       origin: file === '-' ? 'stdin' : file,
     };
     for await (const { buf, truncated } of lineChunks(maybeGunzip(counted))) {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { lineChunks, maybeGunzip } from '../../ingest/line-chunks.js';
 import { compile, isParseFailure } from '../../parser/index.js';
-import { UsageError } from '../usage-error.js';
+import { UserError } from '../usage-error.js';
 
 export const parseUsage = `usage: egresslens parse [--format auto|json|<preset>|'<Envoy format string>'] [FILE|-]
 
@@ -17,8 +17,15 @@ export async function runParse(args: { format?: string; file?: string }): Promis
   try {
     parser = compile(args.format ?? 'auto');
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UserError((err as Error).message);
   }
+  // `parse FILE | head -2`: a reader that has seen enough closes the pipe; that ends the command, quietly.
+  const closed = new Promise<'closed'>((resolve) => {
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') resolve('closed');
+      else throw err;
+    });
+  });
   const input = !args.file || args.file === '-' ? process.stdin : createReadStream(args.file);
   const out = process.stdout;
   let lineNo = 0;
@@ -26,12 +33,16 @@ export async function runParse(args: { format?: string; file?: string }): Promis
   let pending: string[] = [];
   let pendingBytes = 0;
   const flush = async () => {
-    if (pending.length === 0) return;
+    if (out.destroyed) stopped = true;
+    if (pending.length === 0 || stopped) return;
     const text = pending.join('');
     pending = [];
     pendingBytes = 0;
-    if (!out.write(text)) await once(out, 'drain');
+    if (!out.write(text) && (await Promise.race([once(out, 'drain'), closed])) === 'closed') {
+      stopped = true;
+    }
   };
+  let stopped = false;
   for await (const { buf, truncated } of lineChunks(maybeGunzip(input))) {
     let start = 0;
     while (start < buf.length) {
@@ -58,10 +69,15 @@ export async function runParse(args: { format?: string; file?: string }): Promis
       pending.push(json, '\n');
       pendingBytes += json.length + 1;
       if (pendingBytes >= 1 << 16) await flush();
+      if (stopped) break;
       start = nl + 1;
     }
+    if (stopped) break;
   }
   await flush();
+  if (stopped || out.destroyed || out.writableEnded) return 0;
+  // The last write may have been refused after the loop: wait until it is out, or the reader gone.
+  if (out.writableNeedDrain && (await Promise.race([once(out, 'drain'), closed])) === 'closed') return 0;
   process.stderr.write(`parsed ${lineNo - failures} of ${lineNo} lines, ${failures} failed\n`);
   return 0;
 }

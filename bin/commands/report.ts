@@ -2,6 +2,7 @@
  * `egresslens report service-entries|blocked|timeouts|hosts`: a report once, from the store — or, while a
  * running `serve` holds the embedded store (chDB allows one process per data directory), from its API.
  */
+import { existsSync } from 'node:fs';
 import { loadRegistry } from '../../reports/registry.js';
 import {
   REPORT_KINDS,
@@ -11,15 +12,16 @@ import {
 } from '../../reports/render-report.js';
 import { parseExportTo } from '../../reports/service-entry-export-to.js';
 import { isDns1123Label } from '../../reports/service-entry-name.js';
+import { parseWindow } from '../../reports/window.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';
-import { findServer } from '../server-advert.js';
-import { UsageError } from '../usage-error.js';
+import { storeHolder } from '../store-holder.js';
+import { UsageError, UserError } from '../usage-error.js';
 
 export const reportUsage = `usage: egresslens report service-entries|blocked|timeouts|hosts [options]
 
-  --since 24h|7d|ISO       start of the window (default 24h)
+  --since 24h|7d|all|ISO   start of the window (default 24h; all: everything stored)
   --until ISO|duration     end of the window (default now)
   --namespace NS           only traffic from this source namespace
   --registry PATH          existing ServiceEntries (YAML file or folder, repeatable) to diff against
@@ -56,20 +58,36 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   if (args.apiVersion && !['v1', 'v1beta1'].includes(args.apiVersion))
     throw new UsageError('--api-version is v1 or v1beta1');
   const entry = entryOptions(kind, args);
+  parseWindow(args.since, args.until); // a bad --since fails here, in one line, before any store is opened
   const token = args.authToken ?? config.readToken ?? config.authToken;
   if (args.server) return fromServer(args.server, kind, format, args, token);
 
+  if (!config.clickhouse) {
+    // Reading commands never create a store: a mistyped --data would otherwise report nothing, successfully.
+    if (!existsSync(config.data)) {
+      throw new UserError(
+        `no data directory ${config.data}: give the one "egresslens ingest" or "serve" wrote with --data DIR`,
+      );
+    }
+    const holder = storeHolder(config.data);
+    if (holder?.server) {
+      process.stderr.write(
+        `egresslens: ${config.data} is held by a running egresslens serve (pid ${holder.pid}); asking it at ${holder.server.url}\n`,
+      );
+      return fromServer(holder.server.url, kind, format, args, token);
+    }
+    if (holder) {
+      throw new UserError(
+        `${config.data} is in use by another egresslens process (pid ${holder.pid}); wait for it to finish`,
+      );
+    }
+  }
   let store: Awaited<ReturnType<typeof openStore>>;
   try {
     store = await openStore(config);
   } catch (err) {
     if (!(err instanceof StoreLockedError)) throw err;
-    const advert = findServer(config.data);
-    if (!advert) throw err;
-    process.stderr.write(
-      `egresslens: ${config.data} is held by a running egresslens serve (pid ${advert.pid}); asking it at ${advert.url}\n`,
-    );
-    return fromServer(advert.url, kind, format, args, token);
+    throw new UserError(`${config.data} is in use by another egresslens process; wait for it to finish`);
   }
   try {
     await store.migrate();
@@ -137,6 +155,9 @@ async function fromServer(
   token: string | undefined,
 ): Promise<number> {
   const path = kind === 'hosts' ? '/v1/hosts' : `/v1/reports/${kind}`;
+  if (!/^https?:\/\/[^/]/.test(base)) {
+    throw new UserError(`--server wants a URL like http://127.0.0.1:8080, not ${JSON.stringify(base)}`);
+  }
   const url = new URL(path, base);
   for (const [k, v] of Object.entries({
     since: args.since,
@@ -150,11 +171,26 @@ async function fromServer(
   })) {
     if (v) url.searchParams.set(k, v);
   }
-  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const body = await res.text();
+  let res: Response;
+  let body: string;
+  try {
+    res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    body = await res.text();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new UserError(
+      `cannot reach ${url.origin} (${cause?.code ?? cause?.message ?? (err as Error).message}): is egresslens serve running there? Check --server`,
+    );
+  }
   if (!res.ok) {
-    process.stderr.write(`egresslens: ${url} answered ${res.status}: ${body}\n`);
-    return 1;
+    let reason = body;
+    try {
+      reason = (JSON.parse(body) as { error?: string }).error ?? body;
+    } catch {
+      // not JSON: the body as it is
+    }
+    const hint = res.status === 401 ? ' (give --auth-token or EGRESSLENS_AUTH_TOKEN)' : '';
+    throw new UserError(`${url.origin} answered ${res.status}: ${reason.trim()}${hint}`);
   }
   process.stdout.write(body);
   return 0;

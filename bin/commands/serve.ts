@@ -6,7 +6,7 @@ import { buildServer } from '../../api/server.js';
 import type { WorkLimiter } from '../../api/work-limiter.js';
 import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
-import { pipelineOptions } from '../../ingest/pipeline-options.js';
+import { httpQueueDepth, pipelineOptions } from '../../ingest/pipeline-options.js';
 import { registryLoader } from '../../reports/registry-loader.js';
 import { startSchedules } from '../../reports/scheduler.js';
 import { type Config, checkExposure } from '../../schemas/config.js';
@@ -14,6 +14,8 @@ import { StoreLockedError } from '../../store/chdb-store.js';
 import { dataDirLocked } from '../../store/data-dir-lock.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/store.js';
+import { applyTtl } from '../apply-ttl.js';
+import { checkFormat } from '../check-format.js';
 import { exitOnAbort, startWatchdog } from '../fatal-exits.js';
 import { advertiseServer } from '../server-advert.js';
 import { describeStartupError, StartupError } from '../startup-error.js';
@@ -38,8 +40,21 @@ export const serveUsage = `usage: egresslens serve [options]
 
 export async function runServe(config: Config): Promise<number> {
   checkExposure(config);
+  checkFormat(config.format);
   const log = pino({ level: config.logLevel, base: { service: 'egresslens' } });
-  const { store, pipeline, registry, app, limiter, address, advert } = await start(config, log);
+  // Signals are taken from the start: one that arrives while the Kafka consumer joins its group (which can
+  // wait out a whole rebalance) must still end in the graceful stop below, not kill the process.
+  const stopping = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping.signal.aborted) return;
+    log.info({ signal }, 'shutting down: no new requests, flushing what was accepted');
+    stopping.abort();
+  };
+  process.on('SIGTERM', onSignal).on('SIGINT', onSignal);
+  let kafka: KafkaConsumer | undefined;
+  const { store, pipeline, registry, app, limiter, address, advert } = await start(config, log, () =>
+    kafka ? [kafka.pipeline] : [],
+  );
   const watchdog = config.watchdogMs > 0 ? startWatchdog(config.watchdogMs) : undefined;
   const scheduler = startSchedules(config.schedules, {
     store,
@@ -53,9 +68,8 @@ export async function runServe(config: Config): Promise<number> {
   );
 
   // Kafka: a consumer-group member with its own pipeline into the same store; stopped before the store closes.
-  let kafka: KafkaConsumer | undefined;
   let kafkaFailed = false;
-  if (config.kafka) {
+  if (config.kafka && !stopping.signal.aborted) {
     try {
       kafka = await KafkaConsumer.start({
         settings: config.kafka,
@@ -70,6 +84,7 @@ export async function runServe(config: Config): Promise<number> {
           kafkaFailed = true;
           process.kill(process.pid, 'SIGTERM');
         },
+        signal: stopping.signal,
       });
     } catch (err) {
       kafkaFailed = true;
@@ -78,15 +93,10 @@ export async function runServe(config: Config): Promise<number> {
     }
   }
 
-  if (!kafkaFailed)
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info({ signal }, 'shutting down: no new requests, flushing what was accepted');
-        resolve();
-      };
-      process.once('SIGTERM', () => stop('SIGTERM'));
-      process.once('SIGINT', () => stop('SIGINT'));
-    });
+  if (!kafkaFailed && !stopping.signal.aborted)
+    await new Promise<void>((resolve) =>
+      stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
   await kafka?.stop();
   scheduler.stop();
   await app.close();
@@ -94,7 +104,11 @@ export async function runServe(config: Config): Promise<number> {
   await store.close();
   advert?.remove();
   await watchdog?.stop();
+  process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
   log.info({ stats: pipeline.stats }, 'stopped');
+  // Everything accepted is stored and the store is closed; a client socket left open (a Kafka request that
+  // waits on a rebalance) must not keep the process from exiting.
+  setTimeout(() => process.exit(), 1000).unref();
   return kafkaFailed ? 1 : 0;
 }
 
@@ -113,7 +127,12 @@ interface Started {
  * Opens the store, checks the registry and listens. A failure closes what was opened (so the process can
  * exit) and becomes a StartupError: one line on stderr, the stack only in the debug log.
  */
-async function start(config: Config, log: Logger): Promise<Started> {
+async function start(
+  config: Config,
+  log: Logger,
+  /** Other intake pipelines (Kafka, once started) that /metrics counts too. */
+  otherPipelines: () => IngestPipeline[],
+): Promise<Started> {
   let store: Store | undefined;
   let pipeline: IngestPipeline | undefined;
   let app: FastifyInstance | undefined;
@@ -129,11 +148,19 @@ async function start(config: Config, log: Logger): Promise<Started> {
     store = await openStore(config);
     await store.migrate();
     exitOnAbort(); // after chDB is loaded: see fatal-exits.ts
-    pipeline = new IngestPipeline(store, pipelineOptions(config), log.child({ component: 'ingest' }));
+    if (config.ttlDays) {
+      const changed = await applyTtl(store, config.ttlDays);
+      if (changed.length) log.info({ ttlDays: config.ttlDays, tables: changed }, 'applied the new TTL');
+    }
+    pipeline = new IngestPipeline(
+      store,
+      pipelineOptions(config, { maxPendingBatches: httpQueueDepth(config) }),
+      log.child({ component: 'ingest' }),
+    );
     const registry = registryLoader(config.registry);
     await registry(); // a broken registry file fails the start, with the file named, not the first report
     let limiter: WorkLimiter;
-    ({ app, limiter } = await buildServer({ config, store, pipeline, log, registry }));
+    ({ app, limiter } = await buildServer({ config, store, pipeline, log, registry, otherPipelines }));
     const address = await app.listen({ host: config.host, port: config.port });
     // Tells the CLI on this data directory where to ask instead, and whether it needs the read token.
     const advert =

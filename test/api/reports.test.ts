@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1';
+import { ServiceEntry } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -290,7 +290,9 @@ describe('ServiceEntry suggestions', () => {
       expect(docs.length).toBe(10);
       for (const doc of docs) {
         expect(doc.apiVersion).toBe(`networking.istio.io/${apiVersion}`);
-        if (apiVersion === 'v1') new ServiceEntry(doc).validate();
+        // v1 is v1beta1 promoted unchanged: the v1beta1 schema checks it (@kubernetes-models/istio 2.x, Node 20)
+        if (apiVersion === 'v1')
+          new ServiceEntry({ ...doc, apiVersion: 'networking.istio.io/v1beta1' }).validate();
       }
     }
   });

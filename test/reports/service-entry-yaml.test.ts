@@ -1,4 +1,3 @@
-import { ServiceEntry as ServiceEntryV1 } from '@kubernetes-models/istio/networking.istio.io/v1';
 import { ServiceEntry as ServiceEntryV1beta1 } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -6,7 +5,7 @@ import { diffAgainstRegistry } from '../../reports/registry-diff.js';
 import { ServiceEntryValidationError, validateServiceEntry } from '../../reports/service-entry-validate.js';
 import { toJson, toTable, toYaml as writeYaml } from '../../reports/service-entry-yaml.js';
 import { suggestServiceEntries } from '../../reports/suggest-service-entries.js';
-import type { ServiceEntryApiVersion, Suggestion } from '../../reports/suggestion.js';
+import type { Suggestion } from '../../reports/suggestion.js';
 import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
 import { grpc, http, tcp, tls } from './traffic.js';
 
@@ -24,10 +23,12 @@ const traffic = [
   ...['a', 'b', 'c', 'd', 'e'].map((l) => tls(`${l}.cdn.example.com`, 443)),
 ];
 
-const MODELS = {
-  'networking.istio.io/v1': ServiceEntryV1,
-  'networking.istio.io/v1beta1': ServiceEntryV1beta1,
-} as const;
+/** Istio's v1 ServiceEntry is v1beta1 promoted unchanged: one schema checks both (@kubernetes-models/istio 2.x). */
+const checkedAsV1beta1 = (obj: Record<string, unknown>) =>
+  new ServiceEntryV1beta1({
+    ...obj,
+    apiVersion: 'networking.istio.io/v1beta1',
+  } as unknown as ConstructorParameters<typeof ServiceEntryV1beta1>[0]);
 
 describe.each(['networking.istio.io/v1', 'networking.istio.io/v1beta1'] as const)(
   'toYaml %s',
@@ -44,12 +45,11 @@ describe.each(['networking.istio.io/v1', 'networking.istio.io/v1beta1'] as const
     });
 
     it('every document re-parses into a valid ServiceEntry of that apiVersion', () => {
-      const Model = MODELS[apiVersion as ServiceEntryApiVersion];
       docs.forEach((d, i) => {
         const obj = d.toJS() as Record<string, unknown>;
         expect(obj['apiVersion']).toBe(apiVersion);
         expect(obj['kind']).toBe('ServiceEntry');
-        const parsed = new Model(obj as ConstructorParameters<typeof Model>[0]);
+        const parsed = checkedAsV1beta1(obj);
         expect(() => parsed.validate()).not.toThrow();
         expect(obj['spec']).toEqual(suggestions[i]!.resource.spec);
         expect(obj['metadata']).toEqual(suggestions[i]!.resource.metadata);
@@ -137,7 +137,7 @@ describe('toYaml safety', () => {
     const annotations = (doc!.toJS() as { metadata: { annotations: Record<string, unknown> } }).metadata
       .annotations;
     for (const v of Object.values(annotations)) expect(typeof v).toBe('string');
-    expect(() => new ServiceEntryV1(doc!.toJS({ maxAliasCount: 0 })).validate()).not.toThrow();
+    expect(() => checkedAsV1beta1(doc!.toJS({ maxAliasCount: 0 })).validate()).not.toThrow();
   });
 
   it('no suggestions → empty text', () => {

@@ -1,0 +1,129 @@
+/**
+ * Fluent Bit's kafka output (librdkafka) compresses with gzip, snappy, lz4 or zstd: kcat (librdkafka too)
+ * produces each, and the consumer must store every line. A batch no codec can decompress becomes one dead
+ * letter per offset (topic, partition, offset) while consumption goes on; kafkajs' own RecordBatch decoder
+ * shows the codec layer hands it those markers instead of stopping the partition.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { registerKafkaCodecs, undecodableBatch } from '../../ingest/kafka-codecs.js';
+import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
+import { count, generatedLines } from '../helpers/lines.js';
+import { createTopic, fullyCommitted, kafkaTestEnv, produce, uniqueName, waitFor } from './helpers.js';
+
+const env = kafkaTestEnv('compression');
+const require = createRequire(import.meta.url);
+
+/** kcat -z CODEC: one librdkafka batch (or a few) compressed as Fluent Bit's kafka output would. */
+async function kcatCompressed(topic: string, codec: string, lines: string[]): Promise<void> {
+  const args = ['-P', '-b', env.broker.brokers.join(','), '-t', topic, '-p', '0', '-z', codec];
+  const child = spawn('kcat', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.stdin.end(`${lines.join('\n')}\n`);
+  const code = await done;
+  if (code !== 0) throw new Error(`kcat exited with ${code}: ${stderr}`);
+}
+
+async function consumeAll(topic: string): Promise<KafkaConsumer> {
+  const group = uniqueName('group');
+  const consumer = await KafkaConsumer.start({
+    settings: env.settings(topic, group),
+    store: env.store,
+    minBytes: 1,
+    maxWaitTimeMs: 100,
+  });
+  try {
+    await waitFor('everything committed', () => fullyCommitted(env.broker.admin, group, topic), 60_000, 100);
+  } finally {
+    await consumer.stop();
+  }
+  return consumer;
+}
+
+describe('compressed batches from librdkafka', () => {
+  it('stores every line of gzip, snappy, lz4 and zstd batches', async () => {
+    const topic = uniqueName('compressed');
+    await createTopic(env.broker.admin, topic, 1);
+    const lines = generatedLines(400, 21).map((g) => g.line);
+    const codecs = ['gzip', 'snappy', 'lz4', 'zstd'];
+    for (const [i, codec] of codecs.entries())
+      await kcatCompressed(topic, codec, lines.slice(i * 100, i * 100 + 100));
+    const consumer = await consumeAll(topic);
+    expect(consumer.stats.messages).toBe(400);
+    expect(consumer.stats.undecodable).toBe(0);
+    expect(await count(env.store, 'dead_letters')).toBe(0);
+    expect(await count(env.store, 'access_log')).toBe(400);
+  });
+
+  it('turns undecodable-batch markers into dead letters with topic, partition and offset, and goes on', async () => {
+    registerKafkaCodecs();
+    const topic = uniqueName('undecodable');
+    await createTopic(env.broker.admin, topic, 1);
+    const marker = await markerValues(3);
+    const good = generatedLines(5, 22).map((g) => g.line);
+    await produce(env.broker.kafka, topic, [
+      { partition: 0, value: good[0]! },
+      ...marker.map((value) => ({ partition: 0, value })),
+      ...good.slice(1).map((value) => ({ partition: 0, value })),
+    ]);
+    const consumer = await consumeAll(topic);
+    expect(consumer.stats.undecodable).toBe(3);
+    expect(await count(env.store, 'access_log')).toBe(5);
+    const dead = await env.store.query<{
+      reason: string;
+      kafka_topic: string;
+      kafka_partition: number;
+      kafka_offset: string;
+    }>(
+      'SELECT reason, kafka_topic, kafka_partition, toString(kafka_offset) AS kafka_offset FROM dead_letters ORDER BY kafka_offset',
+    );
+    expect(dead.map((d) => [d.kafka_topic, d.kafka_partition, d.kafka_offset])).toEqual([
+      [topic, 0, '1'],
+      [topic, 0, '2'],
+      [topic, 0, '3'],
+    ]);
+    for (const d of dead) expect(d.reason).toMatch(/^lz4 batch could not be decompressed: /);
+  });
+});
+
+/**
+ * A v2 RecordBatch of `n` records whose lz4 payload is corrupt, decoded by kafkajs' own decoder with the
+ * registered codecs: returns the record values kafkajs hands the consumer.
+ */
+async function markerValues(n: number): Promise<Buffer[]> {
+  const Decoder = require('kafkajs/src/protocol/decoder');
+  const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder');
+  const garbage = Buffer.from('this is not an lz4 frame at all, just bytes');
+  const body = Buffer.alloc(4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4);
+  let o = 0;
+  o = body.writeInt32BE(0, o); // partition leader epoch
+  o = body.writeInt8(2, o); // magic
+  o = body.writeInt32BE(0, o); // crc (kafkajs does not check it)
+  o = body.writeInt16BE(3, o); // attributes: lz4
+  o = body.writeInt32BE(n - 1, o); // last offset delta
+  o = body.writeBigInt64BE(BigInt(Date.now()), o);
+  o = body.writeBigInt64BE(BigInt(Date.now()), o);
+  o = body.writeBigInt64BE(-1n, o); // producer id
+  o = body.writeInt16BE(-1, o);
+  o = body.writeInt32BE(-1, o);
+  body.writeInt32BE(n, o); // record count
+  const records = Buffer.concat([body, garbage]);
+  const head = Buffer.alloc(12);
+  head.writeBigInt64BE(1000n, 0); // first offset
+  head.writeInt32BE(records.length, 8);
+  const batch = await decodeBatch(new Decoder(Buffer.concat([head, records])));
+  expect(batch.records.map((r: { offset: string }) => r.offset)).toEqual(
+    Array.from({ length: n }, (_, i) => String(1000 + i)),
+  );
+  const values = batch.records.map((r: { value: Buffer }) => r.value) as Buffer[];
+  const first = undecodableBatch(values[0]!)!;
+  expect(first.reason).toMatch(/^lz4 batch could not be decompressed: /);
+  expect(Buffer.from(first.compressed, 'base64')).toEqual(garbage);
+  expect(undecodableBatch(values[1]!)!.compressed).toBe('');
+  return values;
+}
