@@ -69,7 +69,12 @@ export async function buildServer(deps: ServerDeps): Promise<{ app: FastifyInsta
   });
 
   await app.register(ingestRoutes, { pipeline, limits: config.ingest });
-  await app.register(reportRoutes, { store, metrics, registry: deps.registry ?? (async () => null) });
+  await app.register(reportRoutes, {
+    store,
+    metrics,
+    registry: deps.registry ?? (async () => null),
+    cidrPrefix: { v4: config.reports.cidrPrefixV4, v6: config.reports.cidrPrefixV6 },
+  });
   await app.register(queryRoutes, { store });
   return { app, metrics };
 }

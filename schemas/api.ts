@@ -1,5 +1,6 @@
 /** Request schemas of the HTTP API. Values reach SQL only as bound parameters; these keep them sane first. */
 import { z } from 'zod';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../reports/page.js';
 
 /** A Kubernetes namespace name (DNS-1123 label). */
 const namespace = z
@@ -20,7 +21,22 @@ export const ReportQuerySchema = z
     since: timePoint.optional(),
     until: timePoint.optional(),
     namespace: namespace.optional(),
-    limit: z.coerce.number().int().min(1).max(100_000).optional(),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_LIMIT)
+      .optional()
+      .describe(
+        `Items per answer (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}); the answer's total and truncated say how many there are in all.`,
+      ),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_OFFSET)
+      .optional()
+      .describe('Items to skip before the first one returned (default 0), to page through a truncated list.'),
   })
   .strict();
 
@@ -29,6 +45,22 @@ export const ServiceEntryQuerySchema = ReportQuerySchema.extend({
   /** The registry diff is on whenever a registry is configured, unless turned off. */
   diff: z.enum(['on', 'off']).default('on'),
   apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
+  cidrPrefixV4: z.coerce
+    .number()
+    .int()
+    .min(8)
+    .max(32)
+    .optional()
+    .describe(
+      'IPv4 prefix length by which IP-only destinations with the same ports are grouped into one CIDR ServiceEntry (default from config, 24; 32 turns grouping off).',
+    ),
+  cidrPrefixV6: z.coerce
+    .number()
+    .int()
+    .min(32)
+    .max(128)
+    .optional()
+    .describe('The same for IPv6 (default from config, 64; 128 turns grouping off).'),
 }).strict();
 
 export const FormatQuerySchema = ReportQuerySchema.extend({
