@@ -50,32 +50,43 @@ export const MAX_SOURCES = 20;
 
 const WHERE = `${WINDOW_SQL} AND ${BLOCKED_SQL} AND ({namespace:String} = '' OR k8s_namespace = {namespace:String})`;
 
+/** The destinations of the window's denials, busiest first: one row each, with the totals over all of them. */
+const DESTINATIONS_SQL = `
+  SELECT dst_host AS host, dst_port AS port, if(method != '', 'http', 'tcp') AS kind, any(dst_ip) AS ip,
+    count() AS count, toString(min(start_time)) AS first_seen, toString(max(start_time)) AS last_seen,
+    groupUniqArrayIf(3)(path, path != '') AS paths,
+    count() OVER () AS total, sum(count()) OVER () AS total_requests
+  FROM access_log
+  WHERE ${WHERE}
+  GROUP BY host, port, kind
+  ORDER BY count DESC, host, port, kind
+  LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
+
+// The page first; then the sources of the page's destinations only (dst_host is in the table's sort key, so
+// the engine reads only their granules), and the names of the page's bare IPs. Grouping every destination by
+// every source would multiply the groups by the sources per destination.
 const BLOCKED_QUERY = `
-SELECT p.*, r.rec_name AS rec_name, r.rec_confidence AS rec_confidence, r.rec_shared_by AS rec_shared_by,
+SELECT p.host AS host, p.port AS port, p.kind AS kind, p.ip AS ip, p.count AS count, p.first_seen AS first_seen,
+  p.last_seen AS last_seen, p.paths AS paths, p.total AS total, p.total_requests AS total_requests,
+  s.sources AS sources, s.source_count AS source_count,
+  r.rec_name AS rec_name, r.rec_confidence AS rec_confidence, r.rec_shared_by AS rec_shared_by,
   r.rec_observations AS rec_observations, r.rec_last_seen AS rec_last_seen
-FROM (
-  SELECT host, port, kind, any(ip) AS ip, sum(n) AS count,
-    toString(min(first_seen)) AS first_seen, toString(max(last_seen)) AS last_seen,
-    arraySlice(arraySort(s -> (-toInt64(s.3), s.1, s.2), groupArray((namespace, workload, n))), 1, ${MAX_SOURCES}) AS sources,
-    count() AS source_count,
-    arraySlice(groupUniqArrayArray(3)(paths), 1, 3) AS paths,
-    count() OVER () AS total, sum(sum(n)) OVER () AS total_requests
+FROM (${DESTINATIONS_SQL}) AS p
+LEFT JOIN (
+  SELECT host, port, kind,
+    arraySlice(arraySort(x -> (-toInt64(x.3), x.1, x.2), groupArray((namespace, workload, n))), 1, ${MAX_SOURCES}) AS sources,
+    count() AS source_count
   FROM (
     SELECT dst_host AS host, dst_port AS port, if(method != '', 'http', 'tcp') AS kind,
-      k8s_namespace AS namespace, k8s_workload AS workload, any(dst_ip) AS ip,
-      count() AS n, min(start_time) AS first_seen, max(start_time) AS last_seen,
-      groupUniqArrayIf(3)(path, path != '') AS paths
+      k8s_namespace AS namespace, k8s_workload AS workload, count() AS n
     FROM access_log
-    WHERE ${WHERE}
+    WHERE ${WHERE} AND dst_host IN (SELECT host FROM (${DESTINATIONS_SQL}))
     GROUP BY host, port, kind, namespace, workload
   )
   GROUP BY host, port, kind
-  ORDER BY count DESC, host, port, kind
-  LIMIT {limit:UInt32} OFFSET {offset:UInt32}
-) AS p
-LEFT JOIN ${recoverySql(`SELECT dst_ip FROM access_log WHERE ${WHERE} AND ${IS_IP_SQL('dst_host')}`)} AS r
-  ON p.host = r.ip
-ORDER BY p.count DESC, p.host, p.port, p.kind`;
+) AS s ON p.host = s.host AND p.port = s.port AND p.kind = s.kind
+LEFT JOIN ${recoverySql(`SELECT host FROM (${DESTINATIONS_SQL}) WHERE ${IS_IP_SQL('host')}`)} AS r ON p.host = r.ip
+ORDER BY count DESC, host, port, kind`;
 
 interface Row {
   host: string;

@@ -47,12 +47,15 @@ export function recoverySql(ipsSql: string): string {
     sum(n) AS rec_observations,
     toString(argMin(seen, (-toInt64(n), name))) AS rec_last_seen
   FROM (
-    SELECT dst_ip AS ip, ${ROW_NAME_SQL} AS name, count() AS n, max(start_time) AS seen
-    FROM access_log
-    WHERE ${WINDOW_SQL}
-      AND (requested_server_name != '' OR authority != '' OR upstream_cluster LIKE 'outbound|%')
-      AND NOT endsWith(upstream_cluster, '.svc.cluster.local')
-      AND dst_ip IN (${ipsSql})
+    SELECT ip, ${ROW_NAME_SQL} AS name, count() AS n, max(start_time) AS seen
+    FROM (
+      SELECT dst_ip AS ip, requested_server_name, authority, upstream_cluster, start_time
+      FROM access_log
+      PREWHERE ${WINDOW_SQL}
+        AND (requested_server_name != '' OR authority != '' OR upstream_cluster LIKE 'outbound|%')
+        AND NOT endsWith(upstream_cluster, '.svc.cluster.local')
+      WHERE dst_ip IN (${ipsSql})
+    )
     GROUP BY ip, name
     HAVING name != '' AND NOT ${IS_IP_SQL('name')} AND NOT endsWith(name, '.svc.cluster.local')
   )
