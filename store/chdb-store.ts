@@ -40,6 +40,8 @@ export class ChdbStore implements Store {
     /** Opened with readonly=1 and limits as connection arguments, so user SQL cannot lift them. */
     private readonly readOnlySession: Session,
     private readonly schema: SchemaOptions,
+    /** Health probes only: a Session runs one operation at a time, so a probe must not queue behind a report. */
+    private readonly pingSession: Session,
   ) {}
 
   static open(dir: string, schema: SchemaOptions = {}): ChdbStore {
@@ -69,7 +71,8 @@ export class ChdbStore implements Store {
         `--max_memory_usage=${limits.maxMemoryBytes}`,
       ],
     });
-    return new ChdbStore(path, ingest, query, readOnly, schema);
+    const ping = new Session(path, { connectionArgs: ENGINE_ARGS });
+    return new ChdbStore(path, ingest, query, readOnly, schema, ping);
   }
 
   async migrate(): Promise<void> {
@@ -119,7 +122,7 @@ export class ChdbStore implements Store {
   async ping(): Promise<boolean> {
     if (this.closed) return false;
     try {
-      await this.querySession.queryAsync('SELECT 1', { format: 'TSV' });
+      await this.pingSession.queryAsync('SELECT 1', { format: 'TSV' });
       return true;
     } catch {
       return false;
@@ -132,6 +135,7 @@ export class ChdbStore implements Store {
     this.ingestSession.close();
     this.querySession.close();
     this.readOnlySession.close();
+    this.pingSession.close();
     await drainPending();
   }
 
