@@ -6,7 +6,8 @@
  *   0–37 mesh · 38–47 allowed by ServiceEntries (40 hosts) · 48–55 passthrough HTTP (HIGH.httpHosts)
  *   56–61 passthrough TLS with SNI (HIGH.sniHosts) · 62–77 passthrough TLS/TCP to bare IPs (HIGH.ips, in /24s
  *   of 200, port 5432 for every fifth /24, else 443) · 78–84 blocked HTTP (HIGH.blockedHosts)
- *   85–89 blocked TCP to bare IPs (HIGH.blockedIps; every fourth is an SNI host's IP, so a name is recoverable)
+ *   85–89 blocked TCP to bare IPs (HIGH.blockedIps; every fourth is also the IP of an SNI host, so a name is
+ *   recoverable for it)
  *   90–94 route timeouts (HIGH.timeoutHosts) · 95–99 slow successes to the same hosts
  */
 import type { Store } from '../store/store.js';
@@ -60,11 +61,11 @@ SELECT
   multiIf(c < 38, '10.96.0.10:9080',
           c < 48, concat(IPv4NumToString(toUInt32(0x22000000 + number % 40)), ':443'),
           c < 56, concat(IPv4NumToString(toUInt32(0x5D000000 + k % ${HIGH.httpHosts})), ':80'),
-          c < 62, concat(IPv4NumToString(toUInt32(0x68000000 + k % ${HIGH.sniHosts})), ':443'),
+          c < 62, concat(IPv4NumToString(toUInt32(if(k % ${HIGH.sniHosts} < ${HIGH.blockedIps / 4}, 0xCB000000 + k % ${HIGH.sniHosts} * 4, 0x68000000 + k % ${HIGH.sniHosts}))), ':443'),
           c < 78, concat(IPv4NumToString(toUInt32(0x34000000 + intDiv(k % ${HIGH.ips}, 200) * 256 + k % ${HIGH.ips} % 200)),
                          if(intDiv(k % ${HIGH.ips}, 200) % 5 = 0, ':5432', ':443')),
           c < 85, concat(IPv4NumToString(toUInt32(0x5E000000 + k % ${HIGH.blockedHosts})), ':80'),
-          c < 90, concat(IPv4NumToString(toUInt32(if(k % ${HIGH.blockedIps} % 4 = 0, 0x68000000 + k % ${HIGH.blockedIps} % ${HIGH.sniHosts}, 0xCB000000 + k % ${HIGH.blockedIps}))), ':443'),
+          c < 90, concat(IPv4NumToString(toUInt32(0xCB000000 + k % ${HIGH.blockedIps})), ':443'),
           concat(IPv4NumToString(toUInt32(0x5F000000 + k % ${HIGH.timeoutHosts})), ':80')) AS downstream_local_address,
   if(upstream_cluster = '' OR upstream_cluster = 'BlackHoleCluster', '', downstream_local_address) AS upstream_host,
   concat('10.244.', toString(number % 250), '.7:40000') AS downstream_remote_address,

@@ -12,7 +12,7 @@ import { blockedTable, hostsTable, timeoutTable } from './report-tables.js';
 import { serviceEntryReport } from './service-entry-report.js';
 import { toJson, toTable, toYaml } from './service-entry-yaml.js';
 import { suggestServiceEntries } from './suggest-service-entries.js';
-import type { ServiceEntryApiVersion } from './suggestion.js';
+import type { ServiceEntryApiVersion, Suggestion } from './suggestion.js';
 import { timeoutReport } from './timeout-report.js';
 import { parseWindow } from './window.js';
 
@@ -66,7 +66,10 @@ export async function renderReport(
         cidrPrefix,
       });
       if (req.format === 'yaml')
-        return yamlOut(report, `${serviceEntryHeader(report)}${toYaml(report.suggestions, { apiVersion })}`);
+        return yamlOut(
+          report,
+          `${serviceEntryHeader(report)}${await yamlInSlices(report.suggestions, apiVersion)}`,
+        );
       if (req.format === 'table')
         return text(report, `${serviceEntryHeader(report)}${toTable(report.suggestions)}`);
       const data = { ...report, suggestions: toJson(report.suggestions) };
@@ -156,6 +159,21 @@ function serviceEntryHeader(report: Awaited<ReturnType<typeof serviceEntryReport
 
 function json(data: unknown): RenderedReport {
   return { contentType: 'application/json; charset=utf-8', text: `${JSON.stringify(data, null, 2)}\n`, data };
+}
+
+/** Documents rendered per slice, yielding between slices so health probes and other requests are served. */
+const YAML_SLICE = 50;
+
+async function yamlInSlices(
+  suggestions: readonly Suggestion[],
+  apiVersion: ServiceEntryApiVersion,
+): Promise<string> {
+  let out = '';
+  for (let i = 0; i < suggestions.length; i += YAML_SLICE) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    out += toYaml(suggestions.slice(i, i + YAML_SLICE), { apiVersion });
+  }
+  return out;
 }
 
 function yamlOut(data: unknown, body: string): RenderedReport {

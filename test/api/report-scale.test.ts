@@ -230,3 +230,20 @@ describe('no silent cuts', () => {
     expect(se).toEqual(expect.arrayContaining(['cidrPrefixV4', 'cidrPrefixV6']));
   });
 });
+
+describe('health while reports run', () => {
+  it('answers /readyz while a report over every destination is still running', async () => {
+    let reportDone = false;
+    const running = app.inject({ url: '/v1/reports/service-entries?format=json' }).then((r) => {
+      reportDone = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    const ready = await app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ready', store: 'up' });
+    // The probe did not wait for the report (the store's health session is its own).
+    expect(reportDone).toBe(false);
+    expect((await running).statusCode).toBe(200);
+  });
+});
