@@ -41,6 +41,10 @@ export const REPORT_OPTIONS = {
   'entry-namespace': { type: 'string' },
   'export-to': { type: 'string' },
   'cluster-domain': { type: 'string' },
+  limit: { type: 'string' },
+  offset: { type: 'string' },
+  'cidr-prefix-v4': { type: 'string' },
+  'cidr-prefix-v6': { type: 'string' },
   server: { type: 'string' },
   'auth-token': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
