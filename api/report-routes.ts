@@ -4,7 +4,13 @@ import type { z } from 'zod';
 import type { RegistryEntry } from '../reports/registry.js';
 import { type ReportKind, type ReportRequest, renderReport } from '../reports/render-report.js';
 import { WindowError } from '../reports/window.js';
-import { FormatQuerySchema, jsonSchemaOf, ServiceEntryQuerySchema } from '../schemas/api.js';
+import {
+  FormatQuerySchema,
+  HostsQuerySchema,
+  jsonSchemaOf,
+  ReadinessQuerySchema,
+  ServiceEntryQuerySchema,
+} from '../schemas/api.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -54,11 +60,41 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
       return run('service-entries', request, reply);
     },
   );
+  app.get(
+    '/v1/reports/readiness',
+    {
+      schema: {
+        description:
+          'Lockdown readiness per source namespace: the share of its external requests the registry plus the suggested ServiceEntries would admit under REGISTRY_ONLY, what would still be blocked and why, and a Sidecar switching the namespace to REGISTRY_ONLY.',
+        querystring: jsonSchemaOf(ReadinessQuerySchema),
+      },
+    },
+    async (req, reply) => {
+      const q = ReadinessQuerySchema.safeParse(req.query);
+      if (!q.success) return invalid(reply, q.error);
+      const registry = q.data.diff === 'on' ? await opts.registry() : null;
+      return run('readiness', { ...q.data, kind: 'readiness', registry }, reply);
+    },
+  );
   const tables = [
     ['/v1/reports/blocked', 'blocked', 'What REGISTRY_ONLY denied, by destination and source.'],
     ['/v1/reports/timeouts', 'timeouts', 'Route and idle timeouts by destination and route.'],
-    ['/v1/hosts', 'hosts', 'Every external destination with its status: allowed, passthrough or blocked.'],
   ] as const;
+  app.get(
+    '/v1/hosts',
+    {
+      schema: {
+        description:
+          'Every external destination with its status: allowed, passthrough or blocked; searchable and filtered by status and port.',
+        querystring: jsonSchemaOf(HostsQuerySchema),
+      },
+    },
+    async (req, reply) => {
+      const q = HostsQuerySchema.safeParse(req.query);
+      if (!q.success) return invalid(reply, q.error);
+      return run('hosts', { ...q.data, kind: 'hosts', registry: null }, reply);
+    },
+  );
   for (const [path, kind, description] of tables) {
     app.get(
       path,
