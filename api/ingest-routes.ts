@@ -4,10 +4,10 @@
  * with Retry-After, which Fluent Bit retries.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { CriPartialCap } from '../ingest/cri-partial-cap.js';
-import { BodyError, type DecodedEntry, decodeBodySliced } from '../ingest/fluent-bit-body.js';
+import { CriPartialCap } from '../ingest/http/cri-partial-cap.js';
+import { BodyError, type DecodedEntry, decodeBodySliced } from '../ingest/http/fluent-bit-body.js';
+import { RecentRequests } from '../ingest/http/recent-requests.js';
 import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
-import { RecentRequests } from '../ingest/recent-requests.js';
 import { NO_META, RowSources } from '../ingest/row-sources.js';
 import { Slicer, sliceBudget } from '../ingest/work-slices.js';
 import type { Config } from '../schemas/config.js';

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { overviewReport } from '../reports/overview/overview-report.js';
-import { parseWindow, WindowError } from '../reports/window.js';
+import { parseWindow, WindowError } from '../reports/shared/window.js';
 import { jsonSchemaOf, ReportQuerySchema } from '../schemas/api.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';

@@ -1,9 +1,9 @@
 /** Report routes: validated by zod, computed by reports/render-report.ts, timed into /metrics. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import type { RegistryEntry } from '../reports/registry.js';
+import type { RegistryEntry } from '../reports/registry/registry.js';
 import { type ReportKind, type ReportRequest, renderReport } from '../reports/render-report.js';
-import { WindowError } from '../reports/window.js';
+import { WindowError } from '../reports/shared/window.js';
 import {
   FormatQuerySchema,
   HostsQuerySchema,

@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { IngestPipeline } from '../ingest/pipeline.js';
-import type { RegistryEntry } from '../reports/registry.js';
+import type { RegistryEntry } from '../reports/registry/registry.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_STORE_HEALTH, StoreHealth } from '../store/store-health.js';

@@ -5,7 +5,7 @@
  * and HTTP bodies both go through it; anything else is left to JSON.parse and entryFromRecord, which give
  * the same result more slowly.
  */
-import { JsonRecordScanner, type ScannedRecord, type ValueSpan } from './kafka-json-record.js';
+import { JsonRecordScanner, type ScannedRecord, type ValueSpan } from './json-record-scan.js';
 import { EMPTY_META, metaFromKubernetes } from './kubernetes-meta.js';
 import { findRecordDate, KNOWN_DATE_KEYS, timeValueToMs } from './record-time.js';
 import type { SourceMetaLike } from './row-sources.js';

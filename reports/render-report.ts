@@ -3,20 +3,20 @@
  * come through here, so the three print the same thing.
  */
 import type { Store } from '../store/store.js';
-import { blockedReport } from './blocked-report.js';
-import { hostsReport } from './hosts-report.js';
-import { nOfM } from './page.js';
+import { blockedReport } from './blocked/blocked-report.js';
+import { hostsReport } from './hosts/hosts-report.js';
 import { readinessReport } from './readiness/readiness-report.js';
 import { readinessTable, readinessYaml } from './readiness/readiness-text.js';
-import type { RegistryEntry } from './registry.js';
-import { blockedTable, hostsTable, timeoutTable } from './report-tables.js';
-import { flaggedCommentLines, flaggedTable } from './service-entry-flagged-text.js';
-import { serviceEntryForBlocked } from './service-entry-for-blocked.js';
-import { serviceEntryReport } from './service-entry-report.js';
-import { toJson, toTable, toYaml } from './service-entry-yaml.js';
-import type { ServiceEntryApiVersion, Suggestion } from './suggestion.js';
-import { timeoutReport } from './timeout-report.js';
-import { parseWindow } from './window.js';
+import type { RegistryEntry } from './registry/registry.js';
+import { flaggedCommentLines, flaggedTable } from './service-entries/service-entry-flagged-text.js';
+import { serviceEntryForBlocked } from './service-entries/service-entry-for-blocked.js';
+import { serviceEntryReport } from './service-entries/service-entry-report.js';
+import { toJson, toTable, toYaml } from './service-entries/service-entry-yaml.js';
+import type { ServiceEntryApiVersion, Suggestion } from './service-entries/suggestion.js';
+import { nOfM } from './shared/page.js';
+import { blockedTable, hostsTable, timeoutTable } from './shared/report-tables.js';
+import { parseWindow } from './shared/window.js';
+import { timeoutReport } from './timeouts/timeout-report.js';
 
 export const REPORT_KINDS = ['service-entries', 'blocked', 'timeouts', 'hosts', 'readiness'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];

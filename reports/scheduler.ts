@@ -10,13 +10,13 @@ import type { Logger } from 'pino';
 import type { WorkLimiter } from '../api/work-limiter.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
-import { blockedReport } from './blocked-report.js';
-import { MAX_LIMIT } from './page.js';
-import type { RegistryEntry } from './registry.js';
-import { serviceEntryReport } from './service-entry-report.js';
-import { toJson, toYaml } from './service-entry-yaml.js';
-import { timeoutReport } from './timeout-report.js';
-import { parseWindow } from './window.js';
+import { blockedReport } from './blocked/blocked-report.js';
+import type { RegistryEntry } from './registry/registry.js';
+import { serviceEntryReport } from './service-entries/service-entry-report.js';
+import { toJson, toYaml } from './service-entries/service-entry-yaml.js';
+import { MAX_LIMIT } from './shared/page.js';
+import { parseWindow } from './shared/window.js';
+import { timeoutReport } from './timeouts/timeout-report.js';
 
 type Schedule = Config['schedules'][number];
 

@@ -1,7 +1,7 @@
 /** Request schemas of the HTTP API. Values reach SQL only as bound parameters; these keep them sane first. */
 import { z } from 'zod';
-import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../reports/page.js';
-import { exportToProblem } from '../reports/service-entry-export-to.js';
+import { exportToProblem } from '../reports/service-entries/service-entry-export-to.js';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../reports/shared/page.js';
 
 /** A Kubernetes namespace name (DNS-1123 label). */
 const namespace = z
@@ -13,7 +13,7 @@ const namespace = z
   );
 
 /**
- * A duration (`24h`, `7d`), `all` (since) or `now` (until), or an ISO time. Checked by reports/window.ts,
+ * A duration (`24h`, `7d`), `all` (since) or `now` (until), or an ISO time. Checked by reports/shared/window.ts,
  * whose 400 names the value and the forms it takes; a pattern here would answer with the raw regex instead.
  */
 const timePoint = z

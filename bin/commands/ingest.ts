@@ -5,7 +5,8 @@ import { Transform } from 'node:stream';
 import { pipeline as streamPipeline } from 'node:stream/promises';
 import cliProgress from 'cli-progress';
 import pino, { type Logger } from 'pino';
-import { lineChunks, maybeGunzip } from '../../ingest/line-chunks.js';
+import { podOfFile } from '../../ingest/file/kubelet-file-name.js';
+import { lineChunks, maybeGunzip } from '../../ingest/file/line-chunks.js';
 import { IngestPipeline, type LineContext } from '../../ingest/pipeline.js';
 import { pipelineOptions } from '../../ingest/pipeline-options.js';
 import type { Config } from '../../schemas/config.js';
@@ -15,7 +16,6 @@ import type { Store } from '../../store/store.js';
 import { applyTtl } from '../apply-ttl.js';
 import { checkFormat } from '../check-format.js';
 import { dataStdin } from '../detached-stdin.js';
-import { podOfFile } from '../kubelet-file-name.js';
 import { storeHolder } from '../store-holder.js';
 import { UserError } from '../usage-error.js';
 

@@ -2,7 +2,7 @@
 
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { lineChunks, maybeGunzip } from '../../ingest/line-chunks.js';
+import { lineChunks, maybeGunzip } from '../../ingest/file/line-chunks.js';
 import { compile, isParseFailure } from '../../parser/index.js';
 import { UserError } from '../usage-error.js';
 

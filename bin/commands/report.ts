@@ -3,17 +3,17 @@
  * running `serve` holds the embedded store (chDB allows one process per data directory), from its API.
  */
 import { existsSync } from 'node:fs';
-import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../../reports/page.js';
-import { loadRegistry } from '../../reports/registry.js';
+import { loadRegistry } from '../../reports/registry/registry.js';
 import {
   REPORT_KINDS,
   type ReportFormat,
   type ReportKind,
   renderReport,
 } from '../../reports/render-report.js';
-import { parseExportTo } from '../../reports/service-entry-export-to.js';
-import { isDns1123Label } from '../../reports/service-entry-name.js';
-import { parseWindow } from '../../reports/window.js';
+import { parseExportTo } from '../../reports/service-entries/service-entry-export-to.js';
+import { isDns1123Label } from '../../reports/service-entries/service-entry-name.js';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../../reports/shared/page.js';
+import { parseWindow } from '../../reports/shared/window.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';

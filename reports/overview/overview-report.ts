@@ -10,8 +10,8 @@ import {
   HOST_SQL,
   PASSTHROUGH_SQL,
   TIMED_OUT_SQL,
-} from '../traffic-sql.js';
-import { type ReportWindow, WINDOW_SQL, windowParams } from '../window.js';
+} from '../shared/traffic-sql.js';
+import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
 export type TrafficState = 'passthrough' | 'blocked' | 'allowed';
 

@@ -10,16 +10,22 @@
  * read up to a bound (`maxDestinations`): past it the answer says how many requests were not examined.
  */
 import type { Store } from '../../store/store.js';
-import type { DestinationTraffic } from '../destination.js';
-import { hostMatches } from '../host-match.js';
-import { bareIp, cidrContains, isIpLiteral } from '../ip-literal.js';
-import { type ListInfo, listInfo, pageOf, slicePage } from '../page.js';
-import type { RegistryEntry } from '../registry.js';
-import type { FlaggedDestination } from '../service-entry-flags.js';
-import { planServiceEntries } from '../suggest-service-entries.js';
-import type { ServiceEntryApiVersion } from '../suggestion.js';
-import { ALLOWED_EXTERNAL_SQL, BLOCKED_SQL, HOST_SQL, PASSTHROUGH_SQL, STATE_SQL } from '../traffic-sql.js';
-import { type ReportWindow, WINDOW_SQL, windowParams } from '../window.js';
+import type { RegistryEntry } from '../registry/registry.js';
+import type { FlaggedDestination } from '../service-entries/service-entry-flags.js';
+import { planServiceEntries } from '../service-entries/suggest-service-entries.js';
+import type { ServiceEntryApiVersion } from '../service-entries/suggestion.js';
+import type { DestinationTraffic } from '../shared/destination.js';
+import { hostMatches } from '../shared/host-match.js';
+import { bareIp, cidrContains, isIpLiteral } from '../shared/ip-literal.js';
+import { type ListInfo, listInfo, pageOf, slicePage } from '../shared/page.js';
+import {
+  ALLOWED_EXTERNAL_SQL,
+  BLOCKED_SQL,
+  HOST_SQL,
+  PASSTHROUGH_SQL,
+  STATE_SQL,
+} from '../shared/traffic-sql.js';
+import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 import { sidecarYaml } from './sidecar.js';
 
 export interface DestinationToBlock {

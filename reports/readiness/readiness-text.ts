@@ -1,6 +1,6 @@
 /** The readiness report as a terminal table and as YAML (one Sidecar per namespace), headers saying N of M. */
-import { nOfM } from '../page.js';
-import { textTable } from '../text-table.js';
+import { nOfM } from '../shared/page.js';
+import { textTable } from '../shared/text-table.js';
 import type { ReadinessReport } from './readiness-report.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -4,7 +4,7 @@
  * it is, so only the outbound policy changes.
  */
 import { Document } from 'yaml';
-import type { ServiceEntryApiVersion } from '../suggestion.js';
+import type { ServiceEntryApiVersion } from '../service-entries/suggestion.js';
 
 export interface SidecarSubject {
   namespace: string;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, stringify } from 'yaml';
 import { buildServer } from '../../api/server.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
-import { registryLoader } from '../../reports/registry-loader.js';
+import { registryLoader } from '../../reports/registry/registry-loader.js';
 import { runSchedule } from '../../reports/scheduler.js';
 import { loadConfig } from '../../schemas/config.js';
 import { ChdbStore } from '../../store/chdb-store.js';

@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { toYaml, type YamlOptions } from '../../reports/service-entry-yaml.js';
-import type { Suggestion } from '../../reports/suggestion.js';
+import { toYaml, type YamlOptions } from '../../reports/service-entries/service-entry-yaml.js';
+import type { Suggestion } from '../../reports/service-entries/suggestion.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCRIPT = join(ROOT, 'scripts', 'istio-validator.sh');

@@ -11,7 +11,7 @@ import {
   formatFromContentType,
   metaFromKubernetes,
   workloadFromPodName,
-} from '../../ingest/fluent-bit-body.js';
+} from '../../ingest/http/fluent-bit-body.js';
 import { entryFromRecord } from '../../ingest/record-entry.js';
 import { compile, isParseFailure, recordFromObject } from '../../parser/index.js';
 

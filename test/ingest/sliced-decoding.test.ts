@@ -7,7 +7,7 @@ import { ExtData, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BodyError } from '../../ingest/body-error.js';
-import { decodeBody, decodeBodySliced } from '../../ingest/fluent-bit-body.js';
+import { decodeBody, decodeBodySliced } from '../../ingest/http/fluent-bit-body.js';
 import { MsgpackScanner } from '../../ingest/msgpack-scan.js';
 import { sliceBudget } from '../../ingest/work-slices.js';
 import { generatedLines } from '../helpers/lines.js';

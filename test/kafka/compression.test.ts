@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { registerKafkaCodecs, undecodableBatch } from '../../ingest/kafka-codecs.js';
-import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
+import { registerKafkaCodecs, undecodableBatch } from '../../ingest/kafka/kafka-codecs.js';
+import { KafkaConsumer } from '../../ingest/kafka/kafka-consumer.js';
 import { count, generatedLines } from '../helpers/lines.js';
 import { createTopic, fullyCommitted, kafkaTestEnv, produce, uniqueName, waitFor } from './helpers.js';
 

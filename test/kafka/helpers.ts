@@ -16,7 +16,7 @@ import { type Admin, Kafka, logLevel, type Message, Partitioners } from 'kafkajs
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { fluentKafkaRecord, KUBERNETES } from '../../bench/fluent-records.js';
 import { type GeneratedLine, LineGenerator } from '../../bench/generate-lines.js';
-import type { KafkaSettings } from '../../ingest/kafka-client.js';
+import type { KafkaSettings } from '../../ingest/kafka/kafka-client.js';
 import { ChdbStore } from '../../store/chdb-store.js';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonRecordScanner } from '../../ingest/kafka-json-record.js';
+import { JsonRecordScanner } from '../../ingest/json-record-scan.js';
 
 function viaJsonParse(text: string): { line: string | undefined; kubernetes: unknown } | 'invalid' {
   let record: unknown;

@@ -9,8 +9,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
-import { KafkaStartError } from '../../ingest/kafka-client.js';
-import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
+import { KafkaStartError } from '../../ingest/kafka/kafka-client.js';
+import { KafkaConsumer } from '../../ingest/kafka/kafka-consumer.js';
 import { istioLine } from '../helpers/istio-line.js';
 import { count, generatedLines } from '../helpers/lines.js';
 import {

@@ -1,7 +1,7 @@
 /** Offset ranges, their commit metadata, and how a partition cuts fetched batches (no broker needed). */
 import { describe, expect, it } from 'vitest';
-import { decodePlan, encodePlan, rangeToken } from '../../ingest/kafka-offset-plan.js';
-import { type PartitionMessage, PartitionState } from '../../ingest/kafka-partition.js';
+import { decodePlan, encodePlan, rangeToken } from '../../ingest/kafka/kafka-offset-plan.js';
+import { type PartitionMessage, PartitionState } from '../../ingest/kafka/kafka-partition.js';
 
 const msgs = (from: number, to: number): PartitionMessage[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({

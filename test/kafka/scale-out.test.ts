@@ -1,6 +1,6 @@
 import type { Message } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { KafkaConsumer, type KafkaJoin } from '../../ingest/kafka-consumer.js';
+import { KafkaConsumer, type KafkaJoin } from '../../ingest/kafka/kafka-consumer.js';
 import { count } from '../helpers/lines.js';
 import {
   createTopic,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KafkaConsumer } from '../../ingest/kafka-consumer.js';
+import { KafkaConsumer } from '../../ingest/kafka/kafka-consumer.js';
 import { type InsertRequest, StoreUnavailableError } from '../../store/store.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
 import { count } from '../helpers/lines.js';

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ANY_NAMESPACE, isVisibleFrom } from '../../reports/export-visibility.js';
-import { hostMatches, normalizeHost } from '../../reports/host-match.js';
-import { cidrContains, hostCidr, ipFamily, ipToBigInt } from '../../reports/ip-literal.js';
-import { NameAllocator, nameFromHost } from '../../reports/service-entry-name.js';
+import { ANY_NAMESPACE, isVisibleFrom } from '../../reports/registry/export-visibility.js';
+import { NameAllocator, nameFromHost } from '../../reports/service-entries/service-entry-name.js';
+import { hostMatches, normalizeHost } from '../../reports/shared/host-match.js';
+import { cidrContains, hostCidr, ipFamily, ipToBigInt } from '../../reports/shared/ip-literal.js';
 
 describe('Istio host matching', () => {
   it.each([

@@ -3,13 +3,19 @@
  * `--namespace`/`--export-to`; every YAML made here is also run through Istio's validator (last test).
  */
 import { describe, expect, it } from 'vitest';
-import type { DestinationTraffic } from '../../reports/destination.js';
-import { blockedProtocolCounts, chooseProtocol } from '../../reports/port-protocol.js';
-import { asDynamicDns } from '../../reports/service-entry-dynamic-dns.js';
-import { flaggedCommentLines, flaggedTable } from '../../reports/service-entry-flagged-text.js';
-import { hostProblem } from '../../reports/service-entry-host.js';
-import { planServiceEntries, type SuggestOptions } from '../../reports/suggest-service-entries.js';
-import type { Suggestion } from '../../reports/suggestion.js';
+import { blockedProtocolCounts, chooseProtocol } from '../../reports/service-entries/port-protocol.js';
+import { asDynamicDns } from '../../reports/service-entries/service-entry-dynamic-dns.js';
+import {
+  flaggedCommentLines,
+  flaggedTable,
+} from '../../reports/service-entries/service-entry-flagged-text.js';
+import { hostProblem } from '../../reports/service-entries/service-entry-host.js';
+import {
+  planServiceEntries,
+  type SuggestOptions,
+} from '../../reports/service-entries/suggest-service-entries.js';
+import type { Suggestion } from '../../reports/service-entries/suggestion.js';
+import type { DestinationTraffic } from '../../reports/shared/destination.js';
 import {
   expectIstioAccepts,
   ISTIO_BUILD_TIMEOUT_MS,

@@ -2,7 +2,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry, parseRegistryText, protocolFromName, RegistryError } from '../../reports/registry.js';
+import {
+  loadRegistry,
+  parseRegistryText,
+  protocolFromName,
+  RegistryError,
+} from '../../reports/registry/registry.js';
 import { JSON_LIST, KUBECTL_LIST, MULTI_DOC } from './registry-fixtures.js';
 
 let dir: string;

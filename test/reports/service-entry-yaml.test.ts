@@ -1,11 +1,14 @@
 import { ServiceEntry as ServiceEntryV1beta1 } from '@kubernetes-models/istio/networking.istio.io/v1beta1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { diffAgainstRegistry } from '../../reports/registry-diff.js';
-import { ServiceEntryValidationError, validateServiceEntry } from '../../reports/service-entry-validate.js';
-import { toJson, toTable, toYaml as writeYaml } from '../../reports/service-entry-yaml.js';
-import { suggestServiceEntries } from '../../reports/suggest-service-entries.js';
-import type { Suggestion } from '../../reports/suggestion.js';
+import { diffAgainstRegistry } from '../../reports/registry/registry-diff.js';
+import {
+  ServiceEntryValidationError,
+  validateServiceEntry,
+} from '../../reports/service-entries/service-entry-validate.js';
+import { toJson, toTable, toYaml as writeYaml } from '../../reports/service-entries/service-entry-yaml.js';
+import { suggestServiceEntries } from '../../reports/service-entries/suggest-service-entries.js';
+import type { Suggestion } from '../../reports/service-entries/suggestion.js';
 import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
 import { grpc, http, tcp, tls } from './traffic.js';
 

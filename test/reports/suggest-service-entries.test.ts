@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { DestinationTraffic } from '../../reports/destination.js';
-import { isDns1123Label } from '../../reports/service-entry-name.js';
+import { isDns1123Label } from '../../reports/service-entries/service-entry-name.js';
 import {
   planServiceEntries,
   type SuggestOptions,
   suggestServiceEntries as suggest,
   trafficWithoutPort,
-} from '../../reports/suggest-service-entries.js';
-import type { Suggestion } from '../../reports/suggestion.js';
+} from '../../reports/service-entries/suggest-service-entries.js';
+import type { Suggestion } from '../../reports/service-entries/suggestion.js';
+import type { DestinationTraffic } from '../../reports/shared/destination.js';
 import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordSuggestions } from '../helpers/istio-validator.js';
 import { grpc, http, row, tcp, tls } from './traffic.js';
 

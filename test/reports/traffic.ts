@@ -1,5 +1,5 @@
 /** Builders for DestinationTraffic rows with known answers. */
-import type { DestinationTraffic } from '../../reports/destination.js';
+import type { DestinationTraffic } from '../../reports/shared/destination.js';
 
 export function row(host: string, port: number, over: Partial<DestinationTraffic> = {}): DestinationTraffic {
   return {

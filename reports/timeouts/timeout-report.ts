@@ -5,11 +5,11 @@
  * suggestion when successful p99 comes close to it.
  */
 
-import type { Store } from '../store/store.js';
-import { isoTime } from './clickhouse-time.js';
-import { type ListInfo, listInfo, type PageRequest, pageOf } from './page.js';
-import { HOST_SQL, TIMED_OUT_SQL } from './traffic-sql.js';
-import { type ReportWindow, WINDOW_SQL, windowParams } from './window.js';
+import type { Store } from '../../store/store.js';
+import { isoTime } from '../shared/clickhouse-time.js';
+import { type ListInfo, listInfo, type PageRequest, pageOf } from '../shared/page.js';
+import { HOST_SQL, TIMED_OUT_SQL } from '../shared/traffic-sql.js';
+import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
 export interface Percentiles {
   p50: number;

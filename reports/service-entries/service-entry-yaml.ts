@@ -5,7 +5,7 @@
  * `toJson` and `toTable` are re-exported from their own modules.
  */
 import { Document, isMap, isScalar, type Pair } from 'yaml';
-import { safeText, wrap } from './comment-text.js';
+import { safeText, wrap } from '../shared/comment-text.js';
 import { validateServiceEntry } from './service-entry-validate.js';
 import { DEFAULT_API_VERSION, type ServiceEntryApiVersion, type Suggestion } from './suggestion.js';
 

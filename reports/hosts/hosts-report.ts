@@ -1,10 +1,10 @@
 /** Every external destination in the window with its status: allowed by an entry, passthrough, or blocked. */
 
-import type { Store } from '../store/store.js';
-import { isoTime } from './clickhouse-time.js';
-import { type ListInfo, listInfo, type PageRequest, pageOf } from './page.js';
-import { ALLOWED_EXTERNAL_SQL, BLOCKED_SQL, HOST_SQL, PASSTHROUGH_SQL } from './traffic-sql.js';
-import { type ReportWindow, WINDOW_SQL, windowParams } from './window.js';
+import type { Store } from '../../store/store.js';
+import { isoTime } from '../shared/clickhouse-time.js';
+import { type ListInfo, listInfo, type PageRequest, pageOf } from '../shared/page.js';
+import { ALLOWED_EXTERNAL_SQL, BLOCKED_SQL, HOST_SQL, PASSTHROUGH_SQL } from '../shared/traffic-sql.js';
+import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
 export type HostStatus = 'allowed' | 'passthrough' | 'blocked';
 

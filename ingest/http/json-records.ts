@@ -7,7 +7,7 @@
  * offending record, and structural errors carry their byte offset. A record read with JSON.parse is parsed on
  * its own; its errors (bad escapes, numbers, control characters) are mapped to byte offsets too.
  */
-import { BodyError } from './body-error.js';
+import { BodyError } from '../body-error.js';
 
 export interface JsonRecordLimits {
   maxRecords: number;

@@ -1,9 +1,9 @@
 /** Terminal tables for the block, timeout and hosts reports. */
-import type { BlockedReport } from './blocked-report.js';
-import type { HostsReport } from './hosts-report.js';
+import type { BlockedReport } from '../blocked/blocked-report.js';
+import type { HostsReport } from '../hosts/hosts-report.js';
+import type { TimeoutReport } from '../timeouts/timeout-report.js';
 import { nOfM } from './page.js';
 import { textTable } from './text-table.js';
-import type { TimeoutReport } from './timeout-report.js';
 
 export function blockedTable(r: BlockedReport): string {
   const rows = r.destinations.map((d) => [

@@ -11,19 +11,19 @@
  * Every refusal is a BodyError carrying the HTTP status: 400 malformed, 413 over a limit, 415 unsupported
  * type or encoding. Limits are checked before values are built wherever the format allows it.
  */
-import { BodyError } from './body-error.js';
+import { BodyError } from '../body-error.js';
+import type { DecodedEntry, SourceMeta } from '../decoded-entry.js';
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../decoded-entry.js';
+import { fluentMsgpackEvents } from '../fluent-msgpack.js';
+import { JsonRecordReader } from '../json-record-reader.js';
+import { EMPTY_META } from '../kubernetes-meta.js';
+import { entryFromRecord, stripLineEnd } from '../record-entry.js';
+import { runSliced, runToEnd, type SliceBudget, type Sliced } from '../work-slices.js';
 import { decodeContentEncoding, decodeContentEncodingAsync } from './decode-content-encoding.js';
-import type { DecodedEntry, SourceMeta } from './decoded-entry.js';
-import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from './decoded-entry.js';
-import { fluentMsgpackEvents } from './fluent-msgpack.js';
-import { JsonRecordReader } from './json-record-reader.js';
 import { type JsonRecordLimits, JsonRecordSpans, parseJsonRecord } from './json-records.js';
-import { EMPTY_META } from './kubernetes-meta.js';
-import { entryFromRecord, stripLineEnd } from './record-entry.js';
-import { runSliced, runToEnd, type SliceBudget, type Sliced } from './work-slices.js';
 
-export { BodyError } from './body-error.js';
-export { metaFromKubernetes, workloadFromPodName } from './kubernetes-meta.js';
+export { BodyError } from '../body-error.js';
+export { metaFromKubernetes, workloadFromPodName } from '../kubernetes-meta.js';
 export type { DecodedEntry, SourceMeta };
 
 /** Where a record came from, from the kubernetes filter's metadata; '' when unknown. */

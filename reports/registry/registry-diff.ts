@@ -10,16 +10,16 @@
  * `unused` lists registry entries none of whose hosts (or addresses) matched any traffic in the window, counting
  * `seenHosts`: hosts of traffic that went through `outbound|port||host` clusters, i.e. was already allowed.
  */
-import { buildSuggestion } from './build-suggestion.js';
-import type { DestinationTraffic } from './destination.js';
+import { buildSuggestion } from '../service-entries/build-suggestion.js';
+import { isValidPort } from '../service-entries/port-protocol.js';
+import { NameAllocator } from '../service-entries/service-entry-name.js';
+import { normalizeTraffic } from '../service-entries/suggest-service-entries.js';
+import type { Suggestion } from '../service-entries/suggestion.js';
+import type { DestinationTraffic } from '../shared/destination.js';
+import { hostMatches, normalizeHost } from '../shared/host-match.js';
+import { cidrContains, isIpLiteral } from '../shared/ip-literal.js';
 import { ANY_NAMESPACE, describeExportTo, isVisibleFrom } from './export-visibility.js';
-import { hostMatches, normalizeHost } from './host-match.js';
-import { cidrContains, isIpLiteral } from './ip-literal.js';
-import { isValidPort } from './port-protocol.js';
 import type { RegistryEntry } from './registry.js';
-import { NameAllocator } from './service-entry-name.js';
-import { normalizeTraffic } from './suggest-service-entries.js';
-import type { Suggestion } from './suggestion.js';
 
 export interface CoveredSuggestion {
   suggestion: Suggestion;

@@ -2,9 +2,9 @@
  * The flagged destinations of the ServiceEntry report (see service-entry-flags.ts) as text: `#` comment lines
  * for the YAML header and a section under the table. Client-supplied names go through `safeText`.
  */
-import { safeText, wrap } from './comment-text.js';
+import { safeText, wrap } from '../shared/comment-text.js';
+import { textTable } from '../shared/text-table.js';
 import type { FlaggedDestination } from './service-entry-flags.js';
-import { textTable } from './text-table.js';
 
 const WIDTH = 110;
 

@@ -5,7 +5,7 @@
  *   /var/log/pods/<namespace>_<pod>_<pod uid>/<container>/<restart>.log (rotated: `0.log.20261101-120000[.gz]`)
  */
 import { basename, dirname } from 'node:path';
-import { workloadFromPodName } from '../ingest/kubernetes-meta.js';
+import { workloadFromPodName } from '../kubernetes-meta.js';
 
 export interface PodOfFile {
   pod: string;

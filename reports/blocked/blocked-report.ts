@@ -6,13 +6,13 @@
  * the page, and joins the names recovered for the bare IPs among the window's denials; JS only shapes the page.
  */
 
-import type { Store } from '../store/store.js';
-import { isoTime } from './clickhouse-time.js';
-import { type RecoveredName, recoverySql } from './hostname-recovery.js';
-import { isIpLiteral } from './ip-literal.js';
-import { type ListInfo, listInfo, type PageRequest, pageOf } from './page.js';
-import { BLOCKED_SQL, IS_IP_SQL } from './traffic-sql.js';
-import { type ReportWindow, WINDOW_SQL, windowParams } from './window.js';
+import type { Store } from '../../store/store.js';
+import { isoTime } from '../shared/clickhouse-time.js';
+import { type RecoveredName, recoverySql } from '../shared/hostname-recovery.js';
+import { isIpLiteral } from '../shared/ip-literal.js';
+import { type ListInfo, listInfo, type PageRequest, pageOf } from '../shared/page.js';
+import { BLOCKED_SQL, IS_IP_SQL } from '../shared/traffic-sql.js';
+import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
 export interface BlockedSource {
   namespace: string;

@@ -7,17 +7,17 @@
  * applies the suggestion rules (wildcards, protocols, names) and returns one page of the suggestions, with
  * `total` and `truncated` saying how many there are in all.
  */
-import type { Store } from '../store/store.js';
+import type { Store } from '../../store/store.js';
+import type { RegistryEntry } from '../registry/registry.js';
+import { diffAgainstRegistry } from '../registry/registry-diff.js';
+import { type ListInfo, listInfo, type PageRequest, pageOf, slicePage } from '../shared/page.js';
+import type { ReportWindow } from '../shared/window.js';
 import { buildCidrSuggestions } from './cidr-groups.js';
-import { type ListInfo, listInfo, type PageRequest, pageOf, slicePage } from './page.js';
 import { allowedHosts, passthroughTraffic } from './passthrough-traffic.js';
-import type { RegistryEntry } from './registry.js';
-import { diffAgainstRegistry } from './registry-diff.js';
 import { type FlaggedDestination, isLinkLocal } from './service-entry-flags.js';
 import { NameAllocator } from './service-entry-name.js';
 import { planServiceEntries } from './suggest-service-entries.js';
 import type { ServiceEntryApiVersion, Suggestion } from './suggestion.js';
-import type { ReportWindow } from './window.js';
 
 /** Unnamed single IPs listed in the report; `unresolvedIpCount` counts all (grouped ones included). */
 export const MAX_UNRESOLVED_LISTED = 100;

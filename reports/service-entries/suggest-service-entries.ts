@@ -10,10 +10,11 @@
  *   TCP ports of a host that also has HTTP/TLS ports (and of wildcard members) become IP entries, so that the
  *   HTTP/TLS ports stay matched by name whatever IP the host resolves to; TCP with no IP logged is flagged.
  */
+
+import type { DestinationTraffic } from '../shared/destination.js';
+import { normalizeHost } from '../shared/host-match.js';
+import { bareIp, isIpLiteral } from '../shared/ip-literal.js';
 import { buildSuggestion, syntheticIpHost } from './build-suggestion.js';
-import type { DestinationTraffic } from './destination.js';
-import { normalizeHost } from './host-match.js';
-import { bareIp, isIpLiteral } from './ip-literal.js';
 import { chooseProtocol, isValidPort } from './port-protocol.js';
 import {
   DEFAULT_CLUSTER_DOMAIN,

@@ -3,8 +3,8 @@
  * with the same protocol rule (`blockedProtocolCounts`): a blocked IP on 443 is TCP here as in service-entries.
  * Null when the destination must not get one (in-mesh, link-local, invalid or single-label name, TCP with no IP).
  */
-import type { BlockedDestination } from './blocked-report.js';
-import type { DestinationTraffic } from './destination.js';
+import type { BlockedDestination } from '../blocked/blocked-report.js';
+import type { DestinationTraffic } from '../shared/destination.js';
 import { blockedProtocolCounts } from './port-protocol.js';
 import { planServiceEntries, type SuggestOptions } from './suggest-service-entries.js';
 import type { ServiceEntryResource } from './suggestion.js';

@@ -2,8 +2,9 @@
  * Suggestions as an aligned text table for the terminal: host, ports/protocols, requests, source namespaces,
  * first/last seen, status (from a registry diff when given).
  */
-import { safeText } from './comment-text.js';
-import type { RegistryDiff } from './registry-diff.js';
+
+import type { RegistryDiff } from '../registry/registry-diff.js';
+import { safeText } from '../shared/comment-text.js';
 import type { Suggestion } from './suggestion.js';
 
 export interface TableOptions {

@@ -6,12 +6,12 @@
  * names and networks, not by the rows or the IPs.
  */
 
-import type { Store } from '../store/store.js';
-import { isoTime } from './clickhouse-time.js';
-import type { DestinationTraffic } from './destination.js';
-import { MIN_RECOVERY_CONFIDENCE, recoverySql } from './hostname-recovery.js';
-import { ALLOWED_EXTERNAL_SQL, CLUSTER_HOST_SQL, IS_IP_SQL, PASSTHROUGH_SQL } from './traffic-sql.js';
-import { type ReportWindow, WINDOW_SQL, windowParams } from './window.js';
+import type { Store } from '../../store/store.js';
+import { isoTime } from '../shared/clickhouse-time.js';
+import type { DestinationTraffic } from '../shared/destination.js';
+import { MIN_RECOVERY_CONFIDENCE, recoverySql } from '../shared/hostname-recovery.js';
+import { ALLOWED_EXTERNAL_SQL, CLUSTER_HOST_SQL, IS_IP_SQL, PASSTHROUGH_SQL } from '../shared/traffic-sql.js';
+import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
 /** IPs without a name that share a network and a port set: one CIDR ServiceEntry (cidr-groups.ts). */
 export interface IpGroup {

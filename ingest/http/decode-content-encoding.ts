@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:buffer';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import { BodyError } from './body-error.js';
+import { BodyError } from '../body-error.js';
 
 export const ACCEPTED_ENCODINGS = ['gzip', 'x-gzip', 'identity'] as const;
 

@@ -11,9 +11,9 @@
  * - `ip`: a synthetic host (`ip-93-184-215-14.external`), `addresses: [ip/32 or /128]`, `resolution: STATIC`,
  *   `endpoints: [{address: ip}]`.
  */
-import type { DestinationTraffic } from './destination.js';
+import type { DestinationTraffic } from '../shared/destination.js';
+import { bareIp, hostCidr, isIpLiteral } from '../shared/ip-literal.js';
 import { aggregateEvidence, evidenceAnnotations } from './evidence.js';
-import { bareIp, hostCidr, isIpLiteral } from './ip-literal.js';
 import { chooseProtocol } from './port-protocol.js';
 import { dynamicDnsAdvice } from './service-entry-dynamic-dns.js';
 import type {

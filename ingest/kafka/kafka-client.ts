@@ -5,7 +5,7 @@
  */
 import { type Admin, Kafka, type LogEntry, logLevel, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Config } from '../schemas/config.js';
+import type { Config } from '../../schemas/config.js';
 import { registerKafkaCodecs } from './kafka-codecs.js';
 
 export type KafkaSettings = NonNullable<Config['kafka']>;

@@ -13,7 +13,7 @@
  * IP-only destinations never get an HTTP-family protocol: their requests carried an IP in the Host header, which
  * does not match the entry's (synthetic) host, so only TCP or TLS/HTTPS is declared.
  */
-import { isIpLiteral } from './ip-literal.js';
+import { isIpLiteral } from '../shared/ip-literal.js';
 
 export type PortProtocol = 'HTTP' | 'HTTP2' | 'GRPC' | 'HTTPS' | 'TLS' | 'TCP';
 

@@ -5,8 +5,8 @@
  * maxRecordBytes: past it, what was joined becomes a dead letter (its first 64 KiB kept), and the rest of
  * that line's pieces, up to and including its `F` piece, are dropped, counted in the reason.
  */
-import { criPayloadStart } from '../parser/index.js';
-import type { IngestPipeline, LineContext } from './pipeline.js';
+import { criPayloadStart } from '../../parser/index.js';
+import type { IngestPipeline, LineContext } from '../pipeline.js';
 
 const KEPT_RAW_BYTES = 64 << 10;
 

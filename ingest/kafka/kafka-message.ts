@@ -10,15 +10,15 @@
  * (invalid JSON or msgpack, empty, over the size limit, a record without a line) becomes a dead letter
  * carrying its topic, partition and offset; it never stops consumption.
  */
-import type { RowSource } from '../store/row-encoder.js';
-import { isPlainObject } from './access-log-object.js';
-import { BodyError } from './body-error.js';
-import { DEFAULT_MAX_DEPTH } from './decoded-entry.js';
-import { decodeFluentMsgpack } from './fluent-msgpack.js';
-import { JsonRecordReader } from './json-record-reader.js';
-import type { IngestPipeline, LineContext } from './pipeline.js';
-import { entryFromRecord } from './record-entry.js';
-import { NO_META, RowSources, type SourceMetaLike } from './row-sources.js';
+import type { RowSource } from '../../store/row-encoder.js';
+import { isPlainObject } from '../access-log-object.js';
+import { BodyError } from '../body-error.js';
+import { DEFAULT_MAX_DEPTH } from '../decoded-entry.js';
+import { decodeFluentMsgpack } from '../fluent-msgpack.js';
+import { JsonRecordReader } from '../json-record-reader.js';
+import type { IngestPipeline, LineContext } from '../pipeline.js';
+import { entryFromRecord } from '../record-entry.js';
+import { NO_META, RowSources, type SourceMetaLike } from '../row-sources.js';
 
 export interface MessageLimits {
   /** Messages larger than this are dead letters (only their start is kept). */

@@ -11,7 +11,7 @@ export {
   PASSTHROUGH_SQL,
   STATE_SQL,
   TIMED_OUT_SQL,
-} from '../store/traffic-classes.js';
+} from '../../store/traffic-classes.js';
 
 /** Is the text an IPv4 or IPv6 literal? */
 export const IS_IP_SQL = (col: string) =>

@@ -2,7 +2,7 @@
  * The evidence behind a suggestion, summed from its traffic rows, and the same evidence as
  * `metadata.annotations` (`egresslens.io/*`, all values strings) so that it travels with the applied resource.
  */
-import type { DestinationTraffic } from './destination.js';
+import type { DestinationTraffic } from '../shared/destination.js';
 import type { Evidence, PortEvidence, SuggestionKind } from './suggestion.js';
 
 export const ANNOTATION_PREFIX = 'egresslens.io/';

@@ -8,7 +8,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { normalizeHost } from './host-match.js';
+import { normalizeHost } from '../shared/host-match.js';
 
 export interface RegistryPort {
   number: number;

@@ -11,7 +11,7 @@
  * - `tcp-without-address`: opaque TCP to a named host with no destination IP logged: Istio needs `addresses` to
  *   match TCP (IST0134), and there are none to give.
  */
-import { cidrContains, isIpLiteral } from './ip-literal.js';
+import { cidrContains, isIpLiteral } from '../shared/ip-literal.js';
 import { hostProblem } from './service-entry-host.js';
 
 export type FlagReason = 'in-mesh' | 'link-local' | 'single-label' | 'invalid-host' | 'tcp-without-address';

@@ -18,14 +18,14 @@
 import { EventEmitter } from 'node:events';
 import type { Admin, Consumer, EachBatchPayload, Offsets } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
+import type { Store } from '../../store/store.js';
+import { DEFAULT_PIPELINE_OPTIONS, IngestPipeline, type PipelineOptions } from '../pipeline.js';
 import { checkTopic, createKafka, type KafkaSettings, KafkaStartError } from './kafka-client.js';
 import { undecodableBatch } from './kafka-codecs.js';
 import { type CommitEntry, CommitRefusedError, OffsetCommitter } from './kafka-commits.js';
 import { DEFAULT_MESSAGE_LIMITS, KafkaMessageDecoder, type MessageLimits } from './kafka-message.js';
 import { rangeToken } from './kafka-offset-plan.js';
 import { type InFlightRange, type PartitionMessage, PartitionState } from './kafka-partition.js';
-import { DEFAULT_PIPELINE_OPTIONS, IngestPipeline, type PipelineOptions } from './pipeline.js';
 
 export interface KafkaConsumerOptions {
   settings: KafkaSettings;
