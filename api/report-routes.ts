@@ -5,6 +5,12 @@ import type { RegistryEntry } from '../reports/registry.js';
 import { type ReportKind, type ReportRequest, renderReport } from '../reports/render-report.js';
 import { WindowError } from '../reports/window.js';
 import { FormatQuerySchema, jsonSchemaOf, ServiceEntryQuerySchema } from '../schemas/api.js';
+import { documentedQuery, errorResponses, reportJsonSchema, reportResponse } from '../schemas/openapi.js';
+import {
+  REPORT_TABLE_DOCS,
+  SERVICE_ENTRIES_JSON_EXAMPLE,
+  SERVICE_ENTRIES_YAML_EXAMPLE,
+} from '../schemas/openapi-report-examples.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -34,8 +40,25 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
     '/v1/reports/service-entries',
     {
       schema: {
-        description: 'Suggested ServiceEntries for PassthroughCluster traffic, diffed against the registry.',
-        querystring: jsonSchemaOf(ServiceEntryQuerySchema),
+        tags: ['reports'],
+        summary: 'ServiceEntries to add before REGISTRY_ONLY',
+        description:
+          'Suggested ServiceEntries for PassthroughCluster traffic, diffed against the registry: what would ' +
+          'be blocked once outboundTrafficPolicy is REGISTRY_ONLY, as YAML ready for kubectl apply (format=yaml), ' +
+          'JSON with each suggestion and its own YAML (format=json) or a table (format=table).',
+        querystring: documentedQuery(jsonSchemaOf(ServiceEntryQuerySchema)),
+        response: {
+          200: reportResponse({
+            description: 'The suggestions in the requested format (Content-Type says which).',
+            json: reportJsonSchema('suggestions', 'one suggested ServiceEntry each, with its yaml'),
+            jsonExample: SERVICE_ENTRIES_JSON_EXAMPLE,
+            yamlExample: SERVICE_ENTRIES_YAML_EXAMPLE,
+            tableExample:
+              'NAME               HOSTS            PORTS      RESOLUTION  REQUESTS\n' +
+              'api-stripe-com     api.stripe.com   443/TLS    DNS         1204\n',
+          }),
+          ...errorResponses(400, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -51,9 +74,26 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
     ['/v1/hosts', 'hosts', 'Every external destination with its status: allowed, passthrough or blocked.'],
   ] as const;
   for (const [path, kind, description] of tables) {
+    const docs = REPORT_TABLE_DOCS[kind];
     app.get(
       path,
-      { schema: { description, querystring: jsonSchemaOf(FormatQuerySchema) } },
+      {
+        schema: {
+          tags: ['reports'],
+          summary: docs.summary,
+          description: `${description} ${docs.more}`,
+          querystring: documentedQuery(jsonSchemaOf(FormatQuerySchema)),
+          response: {
+            200: reportResponse({
+              description: 'The report as JSON (format=json) or a text table (format=table).',
+              json: reportJsonSchema(docs.list, docs.item),
+              jsonExample: docs.jsonExample,
+              tableExample: docs.tableExample,
+            }),
+            ...errorResponses(400, 429, 503),
+          },
+        },
+      },
       async (req, reply) => {
         const q = FormatQuerySchema.safeParse(req.query);
         if (!q.success) return invalid(reply, q.error);
