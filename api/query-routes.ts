@@ -43,7 +43,7 @@ export async function queryRoutes(app: FastifyInstance, opts: { store: Store }):
             rowCount: 1,
             elapsedMs: 7,
           }),
-          ...errorResponses(400, 413, 429, 503),
+          ...errorResponses(400, 413, 415, 429, 503),
           403: {
             ...errorResponses(403)[403]!,
             description:

@@ -275,6 +275,9 @@ describe('the routes answer as documented', () => {
       expect(res.status, sql).toBe(status);
       expect(json(ErrorBodySchema, res.text)).toMatchObject({ code: expect.any(String) });
     }
+    const notJson = await call('POST', '/v1/query', { token: READ, type: 'application/xml', body: '<sql/>' });
+    expect(notJson.status).toBe(415);
+    json(ErrorBodySchema, notJson.text);
     const badWindow = await call('GET', '/v1/hosts?since=yesterday', { token: READ });
     expect(badWindow.status).toBe(400);
     json(ErrorBodySchema, badWindow.text);
