@@ -19,6 +19,8 @@ export interface ReportRouteOptions {
   metrics: Metrics;
   /** The configured registry, reloaded by the caller when it changes; null when none is configured. */
   registry: () => Promise<RegistryEntry[] | null>;
+  /** Configured CIDR grouping of IP-only destinations, used when a request does not set its own. */
+  cidrPrefix?: { v4: number; v6: number };
 }
 
 export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOptions): Promise<void> {
@@ -65,7 +67,14 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
       const q = ServiceEntryQuerySchema.safeParse(req.query);
       if (!q.success) return invalid(reply, q.error);
       const registry = q.data.diff === 'on' ? await opts.registry() : null;
-      return run('service-entries', { ...q.data, kind: 'service-entries', registry }, reply);
+      const request: ReportRequest = {
+        ...q.data,
+        cidrPrefixV4: q.data.cidrPrefixV4 ?? opts.cidrPrefix?.v4,
+        cidrPrefixV6: q.data.cidrPrefixV6 ?? opts.cidrPrefix?.v6,
+        kind: 'service-entries',
+        registry,
+      };
+      return run('service-entries', request, reply);
     },
   );
   const tables = [

@@ -157,7 +157,12 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
   // Everything that runs analytic SQL is registered in this scope, under the limiter's hooks.
   await app.register(async (analytic) => {
     limitRoutes(analytic, limiter);
-    await analytic.register(reportRoutes, { store, metrics, registry: deps.registry ?? (async () => null) });
+    await analytic.register(reportRoutes, {
+      store,
+      metrics,
+      registry: deps.registry ?? (async () => null),
+      cidrPrefix: { v4: config.reports.cidrPrefixV4, v6: config.reports.cidrPrefixV6 },
+    });
     await analytic.register(queryRoutes, { store });
     await analytic.register(overviewRoutes, { store, metrics });
   });

@@ -41,6 +41,10 @@ export const REPORT_OPTIONS = {
   'entry-namespace': { type: 'string' },
   'export-to': { type: 'string' },
   'cluster-domain': { type: 'string' },
+  limit: { type: 'string' },
+  offset: { type: 'string' },
+  'cidr-prefix-v4': { type: 'string' },
+  'cidr-prefix-v6': { type: 'string' },
   server: { type: 'string' },
   'auth-token': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
@@ -106,18 +110,20 @@ export function configFromFlags(values: FlagValues): Config {
     return loadConfig({ file: str('config'), flags });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    const message = withFlagNames(err.message);
-    const issues = message.split('\n').slice(1);
-    // One problem fits on one line.
-    throw new ConfigError(issues.length === 1 ? `${message.split('\n')[0]} ${issues[0]!.slice(4)}` : message);
+    throw new ConfigError(withFlagNames(err.message));
   }
 }
 
-/** `  - kafka.topic: Invalid input: expected string, received undefined` → `  - kafka.topic (--kafka-topic): missing`. */
+/**
+ * `kafka.topic (command line): Invalid input: expected string, received undefined` →
+ * `kafka.topic (--kafka-topic): missing`: a problem set on the command line names the flag to fix.
+ */
 function withFlagNames(message: string): string {
-  return message.replace(/^( {2}- )([\w.]+): (.*)$/gm, (_all, dash: string, path: string, text: string) => {
-    const flag = FLAG_OF[path];
-    const said = /expected \w+, received undefined/.test(text) ? 'missing' : text;
-    return `${dash}${path}${flag ? ` (${flag})` : ''}: ${said}`;
-  });
+  return message.replace(
+    /([\w.]+) \(command line\): (.*?)(?=; [\w.]+ \(|$)/g,
+    (_all, path: string, text: string) => {
+      const said = /expected \w+, received undefined/.test(text) ? 'missing' : text;
+      return `${path} (${FLAG_OF[path] ?? 'command line'}): ${said}`;
+    },
+  );
 }

@@ -122,6 +122,10 @@ async function main(argv: string[]): Promise<number> {
         entryNamespace: values['entry-namespace'],
         exportTo: values['export-to'],
         clusterDomain: values['cluster-domain'],
+        limit: values.limit,
+        offset: values.offset,
+        cidrPrefixV4: values['cidr-prefix-v4'],
+        cidrPrefixV6: values['cidr-prefix-v6'],
         server: values.server,
         authToken: values['auth-token'],
       });

@@ -2,6 +2,7 @@
 
 import type { Store } from '../store/store.js';
 import { isoTime } from './clickhouse-time.js';
+import { type ListInfo, listInfo, type PageRequest, pageOf } from './page.js';
 import { ALLOWED_EXTERNAL_SQL, BLOCKED_SQL, HOST_SQL, PASSTHROUGH_SQL } from './traffic-sql.js';
 import { type ReportWindow, WINDOW_SQL, windowParams } from './window.js';
 
@@ -22,19 +23,27 @@ SELECT ${HOST_SQL} AS host, dst_port AS port,
   multiIf(${PASSTHROUGH_SQL}, 'passthrough', ${BLOCKED_SQL}, 'blocked', 'allowed') AS status,
   count() AS requests,
   groupUniqArrayIf(20)(k8s_namespace, k8s_namespace != '') AS namespaces,
-  toString(min(start_time)) AS first_seen, toString(max(start_time)) AS last_seen
+  toString(min(start_time)) AS first_seen, toString(max(start_time)) AS last_seen,
+  count() OVER () AS total
 FROM access_log
 WHERE ${WINDOW_SQL} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_SQL})
   AND ({namespace:String} = '' OR k8s_namespace = {namespace:String})
 GROUP BY host, port, status
-ORDER BY requests DESC
-LIMIT {limit:UInt32}`;
+ORDER BY requests DESC, host, port, status
+LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
+
+export interface HostsReport extends ListInfo {
+  window: { since: string; until: string };
+  hosts: ExternalHost[];
+}
 
 export async function hostsReport(
   store: Store,
   window: ReportWindow,
-  opts: { namespace?: string; limit?: number } = {},
-): Promise<ExternalHost[]> {
+  opts: { namespace?: string } & PageRequest = {},
+): Promise<HostsReport> {
+  const page = pageOf(opts);
+  const params = { ...windowParams(window), namespace: opts.namespace ?? '', ...page };
   const rows = await store.query<{
     host: string;
     port: number;
@@ -43,10 +52,9 @@ export async function hostsReport(
     namespaces: string[];
     first_seen: string;
     last_seen: string;
-  }>(HOSTS_QUERY, {
-    params: { ...windowParams(window), namespace: opts.namespace ?? '', limit: opts.limit ?? 10_000 },
-  });
-  return rows.map((r) => ({
+    total: number | string;
+  }>(HOSTS_QUERY, { params });
+  const hosts = rows.map((r) => ({
     host: r.host,
     port: Number(r.port),
     status: r.status,
@@ -55,4 +63,19 @@ export async function hostsReport(
     firstSeen: isoTime(r.first_seen),
     lastSeen: isoTime(r.last_seen),
   }));
+  // An empty page (offset past the end) has no row to carry the total: count it without the page.
+  const total = rows[0]
+    ? Number(rows[0].total)
+    : page.offset === 0
+      ? 0
+      : Number(
+          (
+            await store.query<{ total: number }>(HOSTS_QUERY, { params: { ...params, limit: 1, offset: 0 } })
+          )[0]?.total ?? 0,
+        );
+  return {
+    window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString() },
+    ...listInfo(page, hosts.length, total),
+    hosts,
+  };
 }

@@ -5,13 +5,14 @@
 import type { Store } from '../store/store.js';
 import { blockedReport } from './blocked-report.js';
 import { hostsReport } from './hosts-report.js';
+import { nOfM } from './page.js';
 import type { RegistryEntry } from './registry.js';
 import { blockedTable, hostsTable, timeoutTable } from './report-tables.js';
 import { flaggedCommentLines, flaggedTable } from './service-entry-flagged-text.js';
 import { serviceEntryForBlocked } from './service-entry-for-blocked.js';
 import { serviceEntryReport } from './service-entry-report.js';
 import { toJson, toTable, toYaml } from './service-entry-yaml.js';
-import type { ServiceEntryApiVersion } from './suggestion.js';
+import type { ServiceEntryApiVersion, Suggestion } from './suggestion.js';
 import { timeoutReport } from './timeout-report.js';
 import { parseWindow } from './window.js';
 
@@ -24,7 +25,12 @@ export interface ReportRequest {
   since?: string;
   until?: string;
   namespace?: string;
+  /** Page size (default 1000, at most 100000) and start of the page: see page.ts. */
   limit?: number;
+  offset?: number;
+  /** Network prefix lengths for grouping IP-only destinations into CIDR entries (service-entries). */
+  cidrPrefixV4?: number;
+  cidrPrefixV6?: number;
   format: ReportFormat;
   apiVersion?: 'v1' | 'v1beta1';
   /** The registry to diff against; null turns the diff off. */
@@ -54,7 +60,7 @@ export async function renderReport(
   now = Date.now(),
 ): Promise<RenderedReport> {
   const window = parseWindow(req.since, req.until, now);
-  const opts = { namespace: req.namespace, limit: req.limit };
+  const opts = { namespace: req.namespace, limit: req.limit, offset: req.offset };
   const apiVersion = API_VERSIONS[req.apiVersion ?? 'v1'];
   const entryOpts = {
     entryNamespace: req.entryNamespace,
@@ -63,14 +69,19 @@ export async function renderReport(
   };
   switch (req.kind) {
     case 'service-entries': {
+      const cidrPrefix = { v4: req.cidrPrefixV4, v6: req.cidrPrefixV6 };
       const report = await serviceEntryReport(store, window, {
         ...opts,
         ...entryOpts,
         registry: req.registry,
         apiVersion,
+        cidrPrefix,
       });
       if (req.format === 'yaml')
-        return yamlOut(report, `${serviceEntryHeader(report)}${toYaml(report.suggestions, { apiVersion })}`);
+        return yamlOut(
+          report,
+          `${serviceEntryHeader(report)}${await yamlInSlices(report.suggestions, apiVersion)}`,
+        );
       if (req.format === 'table')
         return text(
           report,
@@ -105,15 +116,8 @@ export async function renderReport(
       return req.format === 'table' ? text(report, timeoutTable(report)) : json(report);
     }
     case 'hosts': {
-      const hosts = await hostsReport(store, window, opts);
-      const data = {
-        window: {
-          since: new Date(window.sinceMs).toISOString(),
-          until: new Date(window.untilMs).toISOString(),
-        },
-        hosts,
-      };
-      return req.format === 'table' ? text(data, hostsTable(hosts)) : json(data);
+      const report = await hostsReport(store, window, opts);
+      return req.format === 'table' ? text(report, hostsTable(report)) : json(report);
     }
   }
 }
@@ -121,8 +125,14 @@ export async function renderReport(
 function serviceEntryHeader(report: Awaited<ReturnType<typeof serviceEntryReport>>): string {
   const lines = [
     `# egresslens: ServiceEntries to add before REGISTRY_ONLY, from PassthroughCluster traffic ${report.window.since} .. ${report.window.until}`,
-    `# ${report.suggestions.length} suggestion(s)`,
+    `# ${nOfM(report, report.suggestions.length, 'suggestion(s)')}`,
   ];
+  if (report.cidrGroups.entries > 0) {
+    lines.push(
+      `# ${report.cidrGroups.ips} IP-only destinations grouped into ${report.cidrGroups.entries} network (CIDR) entries ` +
+        `(/${report.cidrGroups.prefix.v4} IPv4, /${report.cidrGroups.prefix.v6} IPv6)`,
+    );
+  }
   if (report.registry) {
     lines.push(
       `# registry: ${report.registry.entries} entries; ${report.registry.covered.length} destination(s) already covered`,
@@ -136,9 +146,14 @@ function serviceEntryHeader(report: Awaited<ReturnType<typeof serviceEntryReport
     }
   }
   lines.push(...flaggedCommentLines(report.flagged));
-  if (report.unresolvedIps.length) {
+  if (report.unresolvedIpCount > 0) {
+    const shown = report.unresolvedIps.slice(0, 20);
     lines.push(
-      `# bare IPs with no known host name (see the ip-* entries): ${report.unresolvedIps.slice(0, 20).join(', ')}${report.unresolvedIps.length > 20 ? ', …' : ''}`,
+      `# ${report.unresolvedIpCount} bare IPs with no known host name (see the ip-* and net-* entries)` +
+        (shown.length ? `; alone in their network: ${shown.join(', ')}` : '') +
+        (report.unresolvedIps.length > shown.length
+          ? `, +${report.unresolvedIps.length - shown.length} more`
+          : ''),
     );
   }
   return `${lines.join('\n')}\n`;
@@ -146,6 +161,21 @@ function serviceEntryHeader(report: Awaited<ReturnType<typeof serviceEntryReport
 
 function json(data: unknown): RenderedReport {
   return { contentType: 'application/json; charset=utf-8', text: `${JSON.stringify(data, null, 2)}\n`, data };
+}
+
+/** Documents rendered per slice, yielding between slices so health probes and other requests are served. */
+const YAML_SLICE = 50;
+
+async function yamlInSlices(
+  suggestions: readonly Suggestion[],
+  apiVersion: ServiceEntryApiVersion,
+): Promise<string> {
+  let out = '';
+  for (let i = 0; i < suggestions.length; i += YAML_SLICE) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    out += toYaml(suggestions.slice(i, i + YAML_SLICE), { apiVersion });
+  }
+  return out;
 }
 
 function yamlOut(data: unknown, body: string): RenderedReport {

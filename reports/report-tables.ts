@@ -1,6 +1,7 @@
 /** Terminal tables for the block, timeout and hosts reports. */
 import type { BlockedReport } from './blocked-report.js';
-import type { ExternalHost } from './hosts-report.js';
+import type { HostsReport } from './hosts-report.js';
+import { nOfM } from './page.js';
 import { textTable } from './text-table.js';
 import type { TimeoutReport } from './timeout-report.js';
 
@@ -17,9 +18,11 @@ export function blockedTable(r: BlockedReport): string {
     d.firstSeen,
     d.lastSeen,
   ]);
-  const head = `blocked by REGISTRY_ONLY: ${r.total} requests/connections to ${r.destinations.length} destinations (${r.window.since} .. ${r.window.until})\n`;
+  const head =
+    `blocked by REGISTRY_ONLY: ${r.requests} requests/connections (${r.window.since} .. ${r.window.until})\n` +
+    `${nOfM(r, r.destinations.length, 'destinations')}\n`;
   const tail = r.unresolvedIps.length
-    ? `unresolved IPs (no name seen for them in the window): ${r.unresolvedIps.join(', ')}\n`
+    ? `unresolved IPs on this page (no name seen for them in the window): ${r.unresolvedIps.join(', ')}\n`
     : '';
   return (
     head +
@@ -39,7 +42,9 @@ export function timeoutTable(r: TimeoutReport): string {
     e.inferredTimeoutMs ?? '-',
     e.flags.join(','),
   ]);
-  const head = `timeouts: ${r.total} (${r.window.since} .. ${r.window.until}); durations in ms as p50/p95/p99\n`;
+  const head =
+    `timeouts: ${r.timeouts} (${r.window.since} .. ${r.window.until}); durations in ms as p50/p95/p99\n` +
+    `${nOfM(r, r.entries.length, 'host/route pairs')}\n`;
   const notes = r.entries.filter((e) => e.suggestion).map((e) => `- ${e.host} ${e.route}: ${e.suggestion}`);
   return (
     head +
@@ -51,17 +56,22 @@ export function timeoutTable(r: TimeoutReport): string {
   );
 }
 
-export function hostsTable(hosts: ExternalHost[]): string {
-  return textTable(
-    ['host', 'port', 'status', 'requests', 'namespaces', 'first seen', 'last seen'],
-    hosts.map((h) => [
-      h.host,
-      h.port,
-      h.status,
-      h.requests,
-      h.namespaces.join(',') || '-',
-      h.firstSeen,
-      h.lastSeen,
-    ]),
+export function hostsTable(r: HostsReport): string {
+  const hosts = r.hosts;
+  const head = `external hosts (${r.window.since} .. ${r.window.until})\n${nOfM(r, hosts.length, 'host/port/status rows')}\n`;
+  return (
+    head +
+    textTable(
+      ['host', 'port', 'status', 'requests', 'namespaces', 'first seen', 'last seen'],
+      hosts.map((h) => [
+        h.host,
+        h.port,
+        h.status,
+        h.requests,
+        h.namespaces.join(',') || '-',
+        h.firstSeen,
+        h.lastSeen,
+      ]),
+    )
   );
 }

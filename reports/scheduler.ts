@@ -11,6 +11,7 @@ import type { WorkLimiter } from '../api/work-limiter.js';
 import type { Config } from '../schemas/config.js';
 import type { Store } from '../store/store.js';
 import { blockedReport } from './blocked-report.js';
+import { MAX_LIMIT } from './page.js';
 import type { RegistryEntry } from './registry.js';
 import { serviceEntryReport } from './service-entry-report.js';
 import { toJson, toYaml } from './service-entry-yaml.js';
@@ -76,9 +77,10 @@ export async function runSchedule(s: Schedule, deps: ScheduleDeps, now = Date.no
   const apiVersion = 'networking.istio.io/v1' as const;
   const analyse = async () => {
     const [entries, blocked, timeouts] = await Promise.all([
-      serviceEntryReport(deps.store, window, { registry, apiVersion }),
-      blockedReport(deps.store, window),
-      timeoutReport(deps.store, window),
+      // The written YAML holds every suggestion (up to the largest page); the summaries only the busiest.
+      serviceEntryReport(deps.store, window, { registry, apiVersion, limit: MAX_LIMIT }),
+      blockedReport(deps.store, window, { limit: 100 }),
+      timeoutReport(deps.store, window, { limit: 100 }),
     ]);
     const earlier = await deps.store.query<{ host: string }>(
       'SELECT DISTINCT arrayJoin(suggested_hosts) AS host FROM report_runs WHERE schedule = {schedule:String}',
@@ -111,8 +113,18 @@ export async function runSchedule(s: Schedule, deps: ScheduleDeps, now = Date.no
       newHosts,
       serviceEntries: toJson(entries.suggestions),
       registry: entries.registry,
-      blocked: { total: blocked.total, destinations: blocked.destinations.slice(0, 100) },
-      timeouts: { total: timeouts.total, entries: timeouts.entries.slice(0, 100) },
+      blocked: {
+        total: blocked.total,
+        requests: blocked.requests,
+        truncated: blocked.truncated,
+        destinations: blocked.destinations,
+      },
+      timeouts: {
+        total: timeouts.total,
+        timeouts: timeouts.timeouts,
+        truncated: timeouts.truncated,
+        entries: timeouts.entries,
+      },
       summary,
     };
     try {
@@ -136,8 +148,8 @@ export async function runSchedule(s: Schedule, deps: ScheduleDeps, now = Date.no
     windowEnd: new Date(window.untilMs).toISOString(),
     suggestedHosts,
     newHosts,
-    blocked: blocked.total,
-    timeouts: timeouts.total,
+    blocked: blocked.requests,
+    timeouts: timeouts.timeouts,
     outputs,
     webhookStatus,
   };
@@ -152,8 +164,8 @@ export async function runSchedule(s: Schedule, deps: ScheduleDeps, now = Date.no
         window_end: Math.ceil(window.untilMs),
         suggested_hosts: suggestedHosts,
         new_hosts: newHosts,
-        blocked: blocked.total,
-        timeouts: timeouts.total,
+        blocked: blocked.requests,
+        timeouts: timeouts.timeouts,
         outputs,
         webhook_status: webhookStatus,
       })}\n`,
@@ -180,7 +192,7 @@ function markdownSummary(
     '',
     `Hosts needing a ServiceEntry in this window: ${suggested.length}.`,
     '',
-    `## Blocked by REGISTRY_ONLY: ${blocked.total}`,
+    `## Blocked by REGISTRY_ONLY: ${blocked.requests} requests/connections to ${blocked.total} destinations`,
     ...blocked.destinations
       .slice(0, 10)
       .map(
@@ -188,7 +200,7 @@ function markdownSummary(
           `- ${d.recovered ? `${d.host} (${d.recovered.host}?)` : d.host}:${d.port} ${d.kind}: ${d.count}`,
       ),
     '',
-    `## Timeouts: ${timeouts.total}`,
+    `## Timeouts: ${timeouts.timeouts} in ${timeouts.total} host/route pairs`,
     ...timeouts.entries
       .slice(0, 10)
       .map(

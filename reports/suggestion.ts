@@ -64,8 +64,11 @@ export interface Evidence {
   unknownPort?: { requests: number; bytes: number };
 }
 
-/** `host`: one hostname, DNS. `wildcard`: `*.parent` for many siblings, NONE. `ip`: an IP literal, STATIC. */
-export type SuggestionKind = 'host' | 'wildcard' | 'ip';
+/**
+ * `host`: one hostname, DNS. `wildcard`: `*.parent` for many siblings, NONE. `ip`: an IP literal, STATIC.
+ * `cidr`: unnamed IPs of one network with the same ports, NONE with the network as `addresses` (cidr-groups.ts).
+ */
+export type SuggestionKind = 'host' | 'wildcard' | 'ip' | 'cidr';
 
 export interface Suggestion {
   /** = `resource.metadata.name` */

@@ -7,6 +7,7 @@
 
 import type { Store } from '../store/store.js';
 import { isoTime } from './clickhouse-time.js';
+import { type ListInfo, listInfo, type PageRequest, pageOf } from './page.js';
 import { HOST_SQL, TIMED_OUT_SQL } from './traffic-sql.js';
 import { type ReportWindow, WINDOW_SQL, windowParams } from './window.js';
 
@@ -33,9 +34,10 @@ export interface TimeoutEntry {
   lastSeen: string;
 }
 
-export interface TimeoutReport {
+export interface TimeoutReport extends ListInfo {
   window: { since: string; until: string };
-  total: number;
+  /** Timed-out requests over every entry (not only this page). */
+  timeouts: number;
   entries: TimeoutEntry[];
 }
 
@@ -53,7 +55,8 @@ SELECT host, route_name AS route,
   countIf(response_code >= 200 AND response_code < 400) AS ok_count,
   topKIf(1)(intDiv(duration + 50, 100) * 100, ${TIMED_OUT_SQL}) AS mode_bucket,
   toString(minIf(start_time, ${TIMED_OUT_SQL})) AS first_seen,
-  toString(maxIf(start_time, ${TIMED_OUT_SQL})) AS last_seen
+  toString(maxIf(start_time, ${TIMED_OUT_SQL})) AS last_seen,
+  count() OVER () AS total_entries, sum(timeouts) OVER () AS total_timeouts
 FROM access_log
 WHERE ${WINDOW_SQL} AND ({namespace:String} = '' OR k8s_namespace = {namespace:String})
   AND (upstream_cluster, dst_host, route_name) IN (
@@ -61,8 +64,8 @@ WHERE ${WINDOW_SQL} AND ({namespace:String} = '' OR k8s_namespace = {namespace:S
     WHERE ${WINDOW_SQL} AND ${TIMED_OUT_SQL} AND ({namespace:String} = '' OR k8s_namespace = {namespace:String})
     GROUP BY upstream_cluster, dst_host, route_name)
 GROUP BY host, route
-ORDER BY timeouts DESC
-LIMIT {limit:UInt32}`;
+ORDER BY timeouts DESC, host, route
+LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
 
 interface Row {
   host: string;
@@ -76,16 +79,18 @@ interface Row {
   mode_bucket: number[];
   first_seen: string;
   last_seen: string;
+  total_entries: number | string;
+  total_timeouts: number | string;
 }
 
 export async function timeoutReport(
   store: Store,
   window: ReportWindow,
-  opts: { namespace?: string; limit?: number } = {},
+  opts: { namespace?: string } & PageRequest = {},
 ): Promise<TimeoutReport> {
-  const rows = await store.query<Row>(TIMEOUT_QUERY, {
-    params: { ...windowParams(window), namespace: opts.namespace ?? '', limit: opts.limit ?? 10_000 },
-  });
+  const page = pageOf(opts);
+  const params = { ...windowParams(window), namespace: opts.namespace ?? '', ...page };
+  const rows = await store.query<Row>(TIMEOUT_QUERY, { params });
   const entries = rows.map((r): TimeoutEntry => {
     const timeouts = Number(r.timeouts);
     const requests = Number(r.requests);
@@ -112,9 +117,22 @@ export async function timeoutReport(
       lastSeen: isoTime(r.last_seen),
     };
   });
+  // An empty page (offset past the end) has no row to carry the totals: count them without the page.
+  const [total, timeouts]: [number, number] = rows[0]
+    ? [Number(rows[0].total_entries), Number(rows[0].total_timeouts)]
+    : page.offset === 0
+      ? [0, 0]
+      : await store
+          .query<Row>(TIMEOUT_QUERY, { params: { ...params, limit: 1, offset: 0 } })
+
+          .then((r): [number, number] => [
+            Number(r[0]?.total_entries ?? 0),
+            Number(r[0]?.total_timeouts ?? 0),
+          ]);
   return {
     window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString() },
-    total: entries.reduce((s, e) => s + e.timeouts, 0),
+    ...listInfo(page, entries.length, total),
+    timeouts,
     entries,
   };
 }

@@ -1,5 +1,6 @@
 /** Request schemas of the HTTP API. Values reach SQL only as bound parameters; these keep them sane first. */
 import { z } from 'zod';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../reports/page.js';
 import { exportToProblem } from '../reports/service-entry-export-to.js';
 
 /** A Kubernetes namespace name (DNS-1123 label). */
@@ -25,7 +26,22 @@ export const ReportQuerySchema = z
     since: timePoint.optional(),
     until: timePoint.optional(),
     namespace: namespace.optional(),
-    limit: z.coerce.number().int().min(1).max(100_000).optional(),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_LIMIT)
+      .optional()
+      .describe(
+        `Items per answer (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}); the answer's total and truncated say how many there are in all.`,
+      ),
+    offset: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(MAX_OFFSET)
+      .optional()
+      .describe('Items to skip before the first one returned (default 0), to page through a truncated list.'),
   })
   .strict();
 
@@ -56,6 +72,22 @@ export const ServiceEntryQuerySchema = ReportQuerySchema.extend({
       "the mesh's cluster DNS domain (default cluster.local): in-mesh names are flagged, not suggested",
     )
     .optional(),
+  cidrPrefixV4: z.coerce
+    .number()
+    .int()
+    .min(8)
+    .max(32)
+    .optional()
+    .describe(
+      'IPv4 prefix length by which IP-only destinations with the same ports are grouped into one CIDR ServiceEntry (default from config, 24; 32 turns grouping off).',
+    ),
+  cidrPrefixV6: z.coerce
+    .number()
+    .int()
+    .min(32)
+    .max(128)
+    .optional()
+    .describe('The same for IPv6 (default from config, 64; 128 turns grouping off).'),
 })
   .strict()
   .superRefine((q, ctx) => {

@@ -170,6 +170,14 @@ export const ConfigSchema = z
       .prefault({}),
     /** ServiceEntry YAML files or folders: the registry that suggestions are diffed against. */
     registry: z.array(z.string()).default([]),
+    /** IP-only destinations of one network with the same ports become one CIDR ServiceEntry of this prefix. */
+    reports: z
+      .object({
+        cidrPrefixV4: z.coerce.number().int().min(8).max(32).default(24),
+        cidrPrefixV6: z.coerce.number().int().min(32).max(128).default(64),
+      })
+      .strict()
+      .prefault({}),
     schedules: z.array(ScheduleSchema).default([]),
     kafka: z
       .object({

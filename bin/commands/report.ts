@@ -3,6 +3,7 @@
  * running `serve` holds the embedded store (chDB allows one process per data directory), from its API.
  */
 import { existsSync } from 'node:fs';
+import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../../reports/page.js';
 import { loadRegistry } from '../../reports/registry.js';
 import {
   REPORT_KINDS,
@@ -30,6 +31,11 @@ export const reportUsage = `usage: egresslens report service-entries|blocked|tim
   --entry-namespace NS     service-entries: metadata.namespace of the suggested ServiceEntries
   --export-to LIST         service-entries: their spec.exportTo, comma-separated (. * ~ or namespaces)
   --cluster-domain DOMAIN  the mesh's cluster DNS domain (default cluster.local): in-mesh names are flagged
+  --limit N                items to print (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}); the header says N of M
+  --offset N               items to skip first (default 0), to page through a long list
+  --cidr-prefix-v4 N       service-entries: group IP-only destinations with the same ports into one CIDR entry
+                           per /N IPv4 network (8-32, default from config: 24; 32 turns grouping off)
+  --cidr-prefix-v6 N       the same for IPv6 (32-128, default 64)
   --data DIR | --clickhouse-url URL    the store (as for serve)
   --server URL             ask a running egresslens serve instead of opening the store
   --auth-token TOKEN       bearer token for --server: the read token (env EGRESSLENS_READ_TOKEN, or EGRESSLENS_AUTH_TOKEN)`;
@@ -44,6 +50,10 @@ export interface ReportArgs {
   entryNamespace?: string;
   exportTo?: string;
   clusterDomain?: string;
+  limit?: string;
+  offset?: string;
+  cidrPrefixV4?: string;
+  cidrPrefixV6?: string;
   server?: string;
   authToken?: string;
 }
@@ -59,8 +69,14 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
     throw new UsageError('--api-version is v1 or v1beta1');
   const entry = entryOptions(kind, args);
   parseWindow(args.since, args.until); // a bad --since fails here, in one line, before any store is opened
+  const numbers = {
+    limit: intFlag('--limit', args.limit, 1, MAX_LIMIT),
+    offset: intFlag('--offset', args.offset, 0, MAX_OFFSET),
+    cidrPrefixV4: intFlag('--cidr-prefix-v4', args.cidrPrefixV4, 8, 32),
+    cidrPrefixV6: intFlag('--cidr-prefix-v6', args.cidrPrefixV6, 32, 128),
+  };
   const token = args.authToken ?? config.readToken ?? config.authToken;
-  if (args.server) return fromServer(args.server, kind, format, args, token);
+  if (args.server) return fromServer(args.server, kind, format, args, numbers, token);
 
   if (!config.clickhouse) {
     // Reading commands never create a store: a mistyped --data would otherwise report nothing, successfully.
@@ -74,7 +90,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
       process.stderr.write(
         `egresslens: ${config.data} is held by a running egresslens serve (pid ${holder.pid}); asking it at ${holder.server.url}\n`,
       );
-      return fromServer(holder.server.url, kind, format, args, token);
+      return fromServer(holder.server.url, kind, format, args, numbers, token);
     }
     if (holder) {
       throw new UserError(
@@ -99,6 +115,10 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
       namespace: args.namespace,
       format,
       apiVersion: args.apiVersion as 'v1' | 'v1beta1' | undefined,
+      ...numbers,
+      // A running server applies its own configuration; here the local one fills what no flag set.
+      cidrPrefixV4: numbers.cidrPrefixV4 ?? config.reports.cidrPrefixV4,
+      cidrPrefixV6: numbers.cidrPrefixV6 ?? config.reports.cidrPrefixV6,
       registry,
       ...entry,
     });
@@ -147,11 +167,22 @@ function entryOptions(
   };
 }
 
+/** A whole number flag within bounds, or undefined when not given; a one-line usage error otherwise. */
+function intFlag(flag: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || n < min || n > max) {
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not ${JSON.stringify(text)}`);
+  }
+  return n;
+}
+
 async function fromServer(
   base: string,
   kind: ReportKind,
   format: ReportFormat,
   args: ReportArgs,
+  numbers: Record<string, number | undefined>,
   token: string | undefined,
 ): Promise<number> {
   const path = kind === 'hosts' ? '/v1/hosts' : `/v1/reports/${kind}`;
@@ -170,6 +201,11 @@ async function fromServer(
     clusterDomain: args.clusterDomain,
   })) {
     if (v) url.searchParams.set(k, v);
+  }
+  for (const [k, v] of Object.entries(numbers)) {
+    // The CIDR prefixes apply to service-entries only (the other routes refuse unknown parameters).
+    if (v === undefined || (k.startsWith('cidr') && kind !== 'service-entries')) continue;
+    url.searchParams.set(k, String(v));
   }
   let res: Response;
   let body: string;
