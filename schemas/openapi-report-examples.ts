@@ -1,5 +1,7 @@
 /** The report routes' OpenAPI summaries and examples: documentation only, /docs/json shows them. */
 
+const PAGE_EXAMPLE = { total: 1, truncated: false, limit: 1000, offset: 0 };
+
 const WINDOW_EXAMPLE = { since: '2026-11-29T00:00:00.000Z', until: '2026-11-30T00:00:00.000Z' };
 
 export const SERVICE_ENTRIES_YAML_EXAMPLE = `# egresslens: ServiceEntries to add before REGISTRY_ONLY, from PassthroughCluster traffic ...
@@ -21,6 +23,7 @@ spec:
 
 export const SERVICE_ENTRIES_JSON_EXAMPLE = {
   window: WINDOW_EXAMPLE,
+  ...PAGE_EXAMPLE,
   suggestions: [
     {
       name: 'api-stripe-com',
@@ -34,6 +37,7 @@ export const SERVICE_ENTRIES_JSON_EXAMPLE = {
   registry: null,
   unresolvedIps: [],
   flagged: [],
+  cidrGroups: { entries: 0, ips: 0, prefix: { v4: 24, v6: 64 } },
 };
 
 export const REPORT_TABLE_DOCS = {
@@ -44,7 +48,7 @@ export const REPORT_TABLE_DOCS = {
     item: 'one blocked host:port each, with its sources and a ServiceEntry that would admit it',
     jsonExample: {
       window: WINDOW_EXAMPLE,
-      total: 1,
+      ...PAGE_EXAMPLE,
       destinations: [
         {
           host: 'api.github.com',
@@ -65,7 +69,7 @@ export const REPORT_TABLE_DOCS = {
     item: 'one host and route each, with timed-out and successful latency percentiles',
     jsonExample: {
       window: WINDOW_EXAMPLE,
-      total: 1,
+      ...PAGE_EXAMPLE,
       entries: [
         {
           host: 'slow.example.com',
@@ -88,6 +92,7 @@ export const REPORT_TABLE_DOCS = {
     item: 'one external host:port each with its state and request count',
     jsonExample: {
       window: WINDOW_EXAMPLE,
+      ...PAGE_EXAMPLE,
       hosts: [{ host: 'api.stripe.com', port: 443, state: 'passthrough', requests: 1204 }],
     },
     tableExample: 'HOST             PORT  STATE        REQUESTS\napi.stripe.com   443   passthrough  1204\n',

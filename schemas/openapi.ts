@@ -107,8 +107,6 @@ const PARAMETER_DOCS: Record<string, { description?: string; examples?: unknown[
     description: 'only traffic whose source pod is in this Kubernetes namespace',
     examples: ['payments'],
   },
-  limit: { description: 'at most this many items in the list (the answer says total and truncated)' },
-  offset: { description: 'skip this many items of the list first (paging with limit)' },
   format: {
     description:
       'the answer format: json, a monospace text table, or (service-entries) yaml for kubectl apply',
@@ -232,14 +230,18 @@ export const OverviewSchema = z.looseObject({
 });
 
 /**
- * A report's JSON body (format=json). The lists grow fields (paging: total, truncated), so only the window
- * and the list's name are spelled out; everything else passes.
+ * A report's JSON body (format=json): the window, the list and its paging (reports/page.ts ListInfo). The
+ * items' fields are documented by the example only; every field passes.
  */
 export function reportJsonSchema(list: string, itemDescription: string): z.ZodType {
   return z.looseObject({
     window: z.looseObject({ since: z.string(), until: z.string() }).optional(),
-    total: z.number().int().describe('items in the window before limit/offset').optional(),
-    truncated: z.boolean().describe('true when the list holds fewer items than total').optional(),
+    total: z.number().int().describe('items in the whole list (all pages)'),
+    truncated: z
+      .boolean()
+      .describe('true when the answer holds fewer items than total: page with limit/offset'),
+    limit: z.number().int().describe('the page size used').optional(),
+    offset: z.number().int().describe('items skipped before the first one returned').optional(),
     [list]: z.array(z.looseObject({})).describe(itemDescription),
   });
 }

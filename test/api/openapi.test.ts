@@ -241,6 +241,10 @@ describe('the routes answer as documented', () => {
   });
 
   it('reports in each format, query and overview, and their errors', async () => {
+    const entries = await call('GET', '/v1/reports/service-entries?since=1h&format=json&limit=1', {
+      token: READ,
+    });
+    expect(json(reportJsonSchema('suggestions', ''), entries.text)).toMatchObject({ limit: 1, offset: 0 });
     for (const format of ['yaml', 'json', 'table'])
       expect(
         (await call('GET', `/v1/reports/service-entries?since=1h&format=${format}`, { token: READ })).status,
