@@ -4,9 +4,16 @@ import type { z } from 'zod';
 import type { RegistryEntry } from '../reports/registry.js';
 import { type ReportKind, type ReportRequest, renderReport } from '../reports/render-report.js';
 import { WindowError } from '../reports/window.js';
-import { FormatQuerySchema, jsonSchemaOf, ServiceEntryQuerySchema } from '../schemas/api.js';
+import {
+  FormatQuerySchema,
+  HostsQuerySchema,
+  jsonSchemaOf,
+  ReadinessQuerySchema,
+  ServiceEntryQuerySchema,
+} from '../schemas/api.js';
 import { documentedQuery, errorResponses, reportJsonSchema, reportResponse } from '../schemas/openapi.js';
 import {
+  READINESS_DOCS,
   REPORT_TABLE_DOCS,
   SERVICE_ENTRIES_JSON_EXAMPLE,
   SERVICE_ENTRIES_YAML_EXAMPLE,
@@ -77,11 +84,64 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
       return run('service-entries', request, reply);
     },
   );
+  app.get(
+    '/v1/reports/readiness',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: 'Lockdown readiness per namespace',
+        description:
+          'Lockdown readiness per source namespace: the share of its external requests the registry plus the suggested ServiceEntries would admit under REGISTRY_ONLY, what would still be blocked and why, and a Sidecar switching the namespace to REGISTRY_ONLY.',
+        querystring: documentedQuery(jsonSchemaOf(ReadinessQuerySchema)),
+        response: {
+          200: reportResponse({
+            description: 'Readiness as JSON, YAML (one Sidecar per namespace) or a text table.',
+            json: reportJsonSchema('namespaces', READINESS_DOCS.item),
+            jsonExample: READINESS_DOCS.jsonExample,
+            yamlExample: READINESS_DOCS.yamlExample,
+            tableExample: READINESS_DOCS.tableExample,
+          }),
+          ...errorResponses(400, 429, 503),
+        },
+      },
+    },
+    async (req, reply) => {
+      const q = ReadinessQuerySchema.safeParse(req.query);
+      if (!q.success) return invalid(reply, q.error);
+      const registry = q.data.diff === 'on' ? await opts.registry() : null;
+      return run('readiness', { ...q.data, kind: 'readiness', registry }, reply);
+    },
+  );
   const tables = [
     ['/v1/reports/blocked', 'blocked', 'What REGISTRY_ONLY denied, by destination and source.'],
     ['/v1/reports/timeouts', 'timeouts', 'Route and idle timeouts by destination and route.'],
-    ['/v1/hosts', 'hosts', 'Every external destination with its status: allowed, passthrough or blocked.'],
   ] as const;
+  app.get(
+    '/v1/hosts',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: REPORT_TABLE_DOCS.hosts.summary,
+        description:
+          'Every external destination with its status: allowed, passthrough or blocked; searchable and filtered by status and port.',
+        querystring: documentedQuery(jsonSchemaOf(HostsQuerySchema)),
+        response: {
+          200: reportResponse({
+            description: 'The hosts as JSON (format=json) or a text table (format=table).',
+            json: reportJsonSchema(REPORT_TABLE_DOCS.hosts.list, REPORT_TABLE_DOCS.hosts.item),
+            jsonExample: REPORT_TABLE_DOCS.hosts.jsonExample,
+            tableExample: REPORT_TABLE_DOCS.hosts.tableExample,
+          }),
+          ...errorResponses(400, 429, 503),
+        },
+      },
+    },
+    async (req, reply) => {
+      const q = HostsQuerySchema.safeParse(req.query);
+      if (!q.success) return invalid(reply, q.error);
+      return run('hosts', { ...q.data, kind: 'hosts', registry: null }, reply);
+    },
+  );
   for (const [path, kind, description] of tables) {
     const docs = REPORT_TABLE_DOCS[kind];
     app.get(

@@ -35,6 +35,7 @@ export const ROUTE_ROLES: Readonly<Record<string, RouteRole>> = {
   'GET /docs/json': 'read',
   'GET /docs/yaml': 'read',
   'GET /v1/reports/overview': 'read',
+  'GET /v1/reports/readiness': 'read',
   // The web console's static shell (api/console.ts): no data in it; every view reads the API above with the
   // read token the user signs in with, so the shell itself is open.
   'GET /': 'open',

@@ -13,6 +13,8 @@
  */
 import { BodyError } from './body-error.js';
 import { decodeContentEncoding, decodeContentEncodingAsync } from './decode-content-encoding.js';
+import type { DecodedEntry, SourceMeta } from './decoded-entry.js';
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from './decoded-entry.js';
 import { fluentMsgpackEvents } from './fluent-msgpack.js';
 import { JsonRecordReader } from './json-record-reader.js';
 import { type JsonRecordLimits, JsonRecordSpans, parseJsonRecord } from './json-records.js';
@@ -22,31 +24,9 @@ import { runSliced, runToEnd, type SliceBudget, type Sliced } from './work-slice
 
 export { BodyError } from './body-error.js';
 export { metaFromKubernetes, workloadFromPodName } from './kubernetes-meta.js';
+export type { DecodedEntry, SourceMeta };
 
 /** Where a record came from, from the kubernetes filter's metadata; '' when unknown. */
-export interface SourceMeta {
-  namespace: string;
-  pod: string;
-  container: string;
-  /** Label `app.kubernetes.io/name`, `app`, `service.istio.io/canonical-name` or `k8s-app`, else the owner, else the pod name without its generated suffixes. */
-  workload: string;
-  node: string;
-}
-
-export interface DecodedEntry {
-  /** The raw access-log line (Envoy TEXT, or Envoy JSON text) when the record carries one in `log` or `message` (trailing \n / \r\n removed). */
-  line?: string;
-  /** The same line as UTF-8 bytes, instead of `line`, for records read without JSON.parse (bytes as sent, not repaired). */
-  bytes?: Buffer;
-  /** An access-log object Fluent Bit already parsed (its envoy/istio-envoy-proxy regex parser keys, or an Envoy JSON log merged into the record by the kubernetes filter's merge_log, top-level or under a merge key), when there is no raw line. */
-  object?: Record<string, unknown>;
-  meta: SourceMeta;
-  /** Fluent Bit's record timestamp in epoch ms, when present (date key for JSON formats, event time for msgpack). */
-  timeMs?: number;
-  /** A record kept as a dead letter instead of being decoded (over maxRecordBytes): why, and its start. */
-  deadLetter?: { reason: string; raw: string };
-}
-
 export type BodyFormat = 'json' | 'json_lines' | 'json_stream' | 'msgpack' | 'lines';
 
 export const BODY_FORMATS: readonly BodyFormat[] = ['json', 'json_lines', 'json_stream', 'msgpack', 'lines'];
@@ -64,8 +44,6 @@ export interface BodyLimits {
   maxRecordBytes?: number;
 }
 
-export const DEFAULT_MAX_DEPTH = 64;
-export const DEFAULT_MAX_RECORD_BYTES = 1 << 20;
 /** How much of an over-long record its dead letter keeps. */
 const KEPT_RAW_BYTES = 64 << 10;
 

@@ -13,7 +13,7 @@
 import type { RowSource } from '../store/row-encoder.js';
 import { isPlainObject } from './access-log-object.js';
 import { BodyError } from './body-error.js';
-import { DEFAULT_MAX_DEPTH } from './fluent-bit-body.js';
+import { DEFAULT_MAX_DEPTH } from './decoded-entry.js';
 import { decodeFluentMsgpack } from './fluent-msgpack.js';
 import { JsonRecordReader } from './json-record-reader.js';
 import type { IngestPipeline, LineContext } from './pipeline.js';

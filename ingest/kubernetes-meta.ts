@@ -2,7 +2,7 @@
  * Where a record came from, from the `kubernetes` map Fluent Bit's kubernetes filter adds (`namespace_name`,
  * `pod_name`, `container_name`, `host`, `labels`, optionally `ownerReferences`).
  */
-import type { SourceMeta } from './fluent-bit-body.js';
+import type { SourceMeta } from './decoded-entry.js';
 
 export const EMPTY_META: Readonly<SourceMeta> = Object.freeze({
   namespace: '',

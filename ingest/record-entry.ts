@@ -4,7 +4,7 @@
  * record as JSON text, so the parser refuses it and it is kept as a dead letter rather than dropped.
  */
 import { findAccessLogObject, isPlainObject } from './access-log-object.js';
-import type { DecodedEntry } from './fluent-bit-body.js';
+import type { DecodedEntry } from './decoded-entry.js';
 import { EMPTY_META, metaFromKubernetes } from './kubernetes-meta.js';
 import { findRecordDate } from './record-time.js';
 

@@ -29,8 +29,20 @@ FROM access_log
 WHERE ${WINDOW_SQL} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_SQL})
   AND ({namespace:String} = '' OR k8s_namespace = {namespace:String})
 GROUP BY host, port, status
+HAVING ({search:String} = '' OR positionCaseInsensitiveUTF8(host, {search:String}) > 0)
+  AND ({status:String} = '' OR status = {status:String})
+  AND ({port:UInt16} = 0 OR port = {port:UInt16})
 ORDER BY requests DESC, host, port, status
 LIMIT {limit:UInt32} OFFSET {offset:UInt32}`;
+
+/** Which destinations to list: the console's hosts view searches and filters through these. */
+export interface HostFilter {
+  namespace?: string;
+  /** Part of the host name, any case. */
+  search?: string;
+  status?: HostStatus;
+  port?: number;
+}
 
 export interface HostsReport extends ListInfo {
   window: { since: string; until: string };
@@ -40,10 +52,17 @@ export interface HostsReport extends ListInfo {
 export async function hostsReport(
   store: Store,
   window: ReportWindow,
-  opts: { namespace?: string } & PageRequest = {},
+  opts: HostFilter & PageRequest = {},
 ): Promise<HostsReport> {
   const page = pageOf(opts);
-  const params = { ...windowParams(window), namespace: opts.namespace ?? '', ...page };
+  const params = {
+    ...windowParams(window),
+    namespace: opts.namespace ?? '',
+    search: opts.search ?? '',
+    status: opts.status ?? '',
+    port: opts.port ?? 0,
+    ...page,
+  };
   const rows = await store.query<{
     host: string;
     port: number;

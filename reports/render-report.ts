@@ -6,6 +6,8 @@ import type { Store } from '../store/store.js';
 import { blockedReport } from './blocked-report.js';
 import { hostsReport } from './hosts-report.js';
 import { nOfM } from './page.js';
+import { readinessReport } from './readiness/readiness-report.js';
+import { readinessTable, readinessYaml } from './readiness/readiness-text.js';
 import type { RegistryEntry } from './registry.js';
 import { blockedTable, hostsTable, timeoutTable } from './report-tables.js';
 import { flaggedCommentLines, flaggedTable } from './service-entry-flagged-text.js';
@@ -16,7 +18,7 @@ import type { ServiceEntryApiVersion, Suggestion } from './suggestion.js';
 import { timeoutReport } from './timeout-report.js';
 import { parseWindow } from './window.js';
 
-export const REPORT_KINDS = ['service-entries', 'blocked', 'timeouts', 'hosts'] as const;
+export const REPORT_KINDS = ['service-entries', 'blocked', 'timeouts', 'hosts', 'readiness'] as const;
 export type ReportKind = (typeof REPORT_KINDS)[number];
 export type ReportFormat = 'yaml' | 'json' | 'table';
 
@@ -28,6 +30,10 @@ export interface ReportRequest {
   /** Page size (default 1000, at most 100000) and start of the page: see page.ts. */
   limit?: number;
   offset?: number;
+  /** hosts: part of the host name, a state, a port. */
+  search?: string;
+  status?: 'passthrough' | 'blocked' | 'allowed';
+  port?: number;
   /** Network prefix lengths for grouping IP-only destinations into CIDR entries (service-entries). */
   cidrPrefixV4?: number;
   cidrPrefixV6?: number;
@@ -116,8 +122,23 @@ export async function renderReport(
       return req.format === 'table' ? text(report, timeoutTable(report)) : json(report);
     }
     case 'hosts': {
-      const report = await hostsReport(store, window, opts);
+      const report = await hostsReport(store, window, {
+        ...opts,
+        search: req.search,
+        status: req.status,
+        port: req.port,
+      });
       return req.format === 'table' ? text(report, hostsTable(report)) : json(report);
+    }
+    case 'readiness': {
+      const report = await readinessReport(store, window, {
+        ...opts,
+        registry: req.registry,
+        apiVersion,
+        clusterDomain: req.clusterDomain,
+      });
+      if (req.format === 'yaml') return yamlOut(report, readinessYaml(report));
+      return req.format === 'table' ? text(report, readinessTable(report)) : json(report);
     }
   }
 }

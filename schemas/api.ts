@@ -111,6 +111,22 @@ export const FormatQuerySchema = ReportQuerySchema.extend({
   format: z.enum(['json', 'table']).default('json'),
 }).strict();
 
+export const HostsQuerySchema = FormatQuerySchema.extend({
+  search: z.string().max(253).optional().describe('only hosts whose name contains this text, any case'),
+  status: z.enum(['passthrough', 'blocked', 'allowed']).optional().describe('only hosts in this state'),
+  port: z.coerce.number().int().min(1).max(65535).optional().describe('only this destination port'),
+}).strict();
+
+export const ReadinessQuerySchema = ReportQuerySchema.extend({
+  format: z
+    .enum(['json', 'yaml', 'table'])
+    .default('json')
+    .describe('json (default), yaml (one Sidecar per namespace) or table'),
+  /** Diff against the configured registry (on by default when one is configured). */
+  diff: z.enum(['on', 'off']).default('on'),
+  apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
+}).strict();
+
 export const SqlQueryBodySchema = z
   .object({
     sql: z.string().min(1).max(100_000),

@@ -98,3 +98,35 @@ export const REPORT_TABLE_DOCS = {
     tableExample: 'HOST             PORT  STATE        REQUESTS\napi.stripe.com   443   passthrough  1204\n',
   },
 } as const;
+
+export const READINESS_DOCS = {
+  item: 'one source namespace each: its share admitted, what would be blocked and why, and its Sidecar',
+  jsonExample: {
+    window: WINDOW_EXAMPLE,
+    ...PAGE_EXAMPLE,
+    namespaces: [
+      {
+        namespace: 'payments',
+        requests: 1300,
+        admittedByRegistry: 96,
+        admittedWithSuggestions: 1300,
+        wouldBlock: 0,
+        notExamined: 0,
+        share: 1,
+        destinationsToBlock: { items: [], total: 0, truncated: false },
+        sidecarYaml: 'apiVersion: networking.istio.io/v1\nkind: Sidecar\n...',
+      },
+    ],
+    destinationsTruncated: false,
+  },
+  yamlExample: `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata:
+  name: default
+  namespace: payments
+spec:
+  outboundTrafficPolicy:
+    mode: REGISTRY_ONLY
+`,
+  tableExample: 'NAMESPACE  REQUESTS  READY  WOULD BLOCK\npayments   1300      100%   0\n',
+};

@@ -91,26 +91,28 @@ export function jsonResponse(
 }
 
 /**
- * The query parameters' descriptions, shared by every route that takes them; they win over zod's, which are
- * written for the 400 messages (since and until share one there). Names absent here keep zod's.
+ * The query parameters' descriptions, shared by every route that takes them, where zod has none. `replace`
+ * wins over zod's: since and until share one there, written for the 400 messages.
  */
-const PARAMETER_DOCS: Record<string, { description?: string; examples?: unknown[] }> = {
+const PARAMETER_DOCS: Record<string, { description?: string; examples?: unknown[]; replace?: true }> = {
   since: {
     description: 'start of the window: a duration back from now (30m, 24h, 7d), `all`, or an ISO time',
     examples: ['24h'],
+    replace: true,
   },
   until: {
     description: 'end of the window: a duration back from now, `now`, or an ISO time',
     examples: ['now'],
+    replace: true,
   },
   namespace: {
     description: 'only traffic whose source pod is in this Kubernetes namespace',
     examples: ['payments'],
   },
-  format: {
-    description:
-      'the answer format: json, a monospace text table, or (service-entries) yaml for kubectl apply',
-  },
+  format: { description: 'the answer format (see the values): json, a monospace text table, or yaml' },
+  search: { examples: ['stripe'] },
+  status: { examples: ['passthrough'] },
+  port: { examples: [443] },
   diff: {
     description: 'compare with the configured ServiceEntry registry (on) and omit what it already covers',
   },
@@ -124,8 +126,7 @@ const PARAMETER_DOCS: Record<string, { description?: string; examples?: unknown[
 };
 
 /**
- * A querystring schema with every parameter described: the shared description above where there is one,
- * otherwise zod's. Only annotations are added, so fastify validates exactly as before.
+ * A querystring schema with every parameter described: zod's description, or the shared one above. Only annotations are added, so fastify validates exactly as before.
  */
 export function documentedQuery(schema: Record<string, unknown>): Record<string, unknown> {
   const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
@@ -134,7 +135,9 @@ export function documentedQuery(schema: Record<string, unknown>): Record<string,
     const docs = PARAMETER_DOCS[name];
     described[name] = {
       ...prop,
-      ...(docs?.description ? { description: docs.description } : {}),
+      ...(docs?.description && (docs.replace || prop.description === undefined)
+        ? { description: docs.description }
+        : {}),
       ...(docs?.examples && prop.examples === undefined ? { examples: docs.examples } : {}),
     };
   }

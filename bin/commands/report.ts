@@ -20,7 +20,7 @@ import { openStore } from '../../store/open-store.js';
 import { storeHolder } from '../store-holder.js';
 import { UsageError, UserError } from '../usage-error.js';
 
-export const reportUsage = `usage: egresslens report service-entries|blocked|timeouts|hosts [options]
+export const reportUsage = `usage: egresslens report service-entries|blocked|timeouts|hosts|readiness [options]
 
   --since 24h|7d|all|ISO   start of the window (default 24h; all: everything stored)
   --until ISO|duration     end of the window (default now)
@@ -62,7 +62,10 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   const kind = args.kind as ReportKind;
   if (!REPORT_KINDS.includes(kind)) throw new UsageError(`report needs one of ${REPORT_KINDS.join(', ')}`);
   const format = (args.format ?? (kind === 'service-entries' ? 'yaml' : 'table')) as ReportFormat;
-  if (!['yaml', 'json', 'table'].includes(format) || (format === 'yaml' && kind !== 'service-entries')) {
+  if (
+    !['yaml', 'json', 'table'].includes(format) ||
+    (format === 'yaml' && kind !== 'service-entries' && kind !== 'readiness')
+  ) {
     throw new UsageError(`--format ${format} does not apply to ${kind}`);
   }
   if (args.apiVersion && !['v1', 'v1beta1'].includes(args.apiVersion))

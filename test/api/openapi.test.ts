@@ -257,7 +257,16 @@ describe('the routes answer as documented', () => {
         'text/plain',
       );
     }
-    json(reportJsonSchema('hosts', ''), (await call('GET', '/v1/hosts?since=1h', { token: READ })).text);
+    json(
+      reportJsonSchema('hosts', ''),
+      (await call('GET', '/v1/hosts?since=1h&status=passthrough&port=443&search=a', { token: READ })).text,
+    );
+    for (const format of ['yaml', 'table'])
+      expect((await call('GET', `/v1/reports/readiness?format=${format}`, { token: READ })).status).toBe(200);
+    const readiness = await call('GET', '/v1/reports/readiness?since=1h', { token: READ });
+    expect(json(reportJsonSchema('namespaces', ''), readiness.text)).toMatchObject({
+      namespaces: expect.any(Array),
+    });
     const overview = json(OverviewSchema, (await call('GET', '/v1/reports/overview', { token: READ })).text);
     expect(overview).toMatchObject({ topHosts: { truncated: expect.any(Boolean) } });
 

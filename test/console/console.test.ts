@@ -175,7 +175,20 @@ describe('the web console in Chromium', () => {
     );
     const filtered = await page.textContent('#hosts-results');
     expect(filtered).toContain('www.google.com');
-    expect(filtered).toMatch(/\b1 destination\b/);
+    expect(await page.textContent('#hosts-results p')).toBe('1 destination');
+    await page.selectOption('select[name=status]', 'blocked');
+    await page.fill('input[name=search]', '');
+    await page.waitForFunction(
+      () =>
+        !(
+          globalThis as unknown as { document: { querySelector(s: string): { textContent: string } } }
+        ).document
+          .querySelector('#hosts-results')
+          .textContent.includes('www.google.com'),
+    );
+    const blocked = await page.textContent('#hosts-results');
+    expect(blocked).toContain('legacy.billing.example');
+    expect(await page.textContent('#hosts-results p')).toBe('2 destinations');
     await page.close();
   });
 
@@ -194,6 +207,17 @@ describe('the web console in Chromium', () => {
     expect(saved).toContain('kind: ServiceEntry');
     expect(saved).toContain('api.payments.example');
     await page.screenshot({ path: join(SHOTS, 'console-service-entries.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('readiness: a row per namespace, what would be blocked, and a Sidecar to copy', async () => {
+    const page = await signedIn();
+    await view(page, 'readiness');
+    const text = (await page.textContent('#view'))!;
+    for (const ns of ['shop', 'billing', 'search']) expect(text).toContain(ns);
+    expect(text).toContain('kind: Sidecar');
+    expect(text).toContain('mode: REGISTRY_ONLY');
+    await page.screenshot({ path: join(SHOTS, 'console-readiness.png'), fullPage: true });
     await page.close();
   });
 
