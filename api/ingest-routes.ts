@@ -11,6 +11,7 @@ import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
 import { NO_META, RowSources } from '../ingest/row-sources.js';
 import { Slicer, sliceBudget } from '../ingest/work-slices.js';
 import type { Config } from '../schemas/config.js';
+import { INGEST_DOCS } from '../schemas/openapi-ingest-docs.js';
 import type { RowSource } from '../store/row-encoder.js';
 import { HeapGuard } from './heap-guard.js';
 
@@ -101,29 +102,35 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     return result;
   };
 
-  app.post('/v1/ingest/fluent-bit', async (req, reply) => {
-    const body = bodyOf(req.body);
-    const type = req.headers['content-type'];
-    if (!type)
-      return reply.code(415).send({
-        error: 'a Content-Type is required (application/json, application/x-ndjson, application/msgpack)',
-      });
-    return handle(
-      'fluent-bit',
-      body,
-      reply,
-      () =>
-        decodeBodySliced(body, {
-          contentType: type,
-          contentEncoding: req.headers['content-encoding'],
-          limits,
-          budget: budget(),
-        }),
-      req.ip,
-    );
-  });
+  // The bodies are bytes each route decodes itself, within its limits: the body schemas only document them.
+  const documentOnly = { validatorCompiler: () => () => true };
+  app.post(
+    '/v1/ingest/fluent-bit',
+    { ...documentOnly, schema: INGEST_DOCS.fluentBit },
+    async (req, reply) => {
+      const body = bodyOf(req.body);
+      const type = req.headers['content-type'];
+      if (!type)
+        return reply.code(415).send({
+          error: 'a Content-Type is required (application/json, application/x-ndjson, application/msgpack)',
+        });
+      return handle(
+        'fluent-bit',
+        body,
+        reply,
+        () =>
+          decodeBodySliced(body, {
+            contentType: type,
+            contentEncoding: req.headers['content-encoding'],
+            limits,
+            budget: budget(),
+          }),
+        req.ip,
+      );
+    },
+  );
 
-  app.post('/v1/ingest/lines', async (req, reply) => {
+  app.post('/v1/ingest/lines', { ...documentOnly, schema: INGEST_DOCS.lines }, async (req, reply) => {
     const body = bodyOf(req.body);
     const type = req.headers['content-type'] ?? 'text/plain';
     if (!/^text\/plain\b/i.test(type))

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { overviewReport } from '../reports/overview/overview-report.js';
 import { parseWindow, WindowError } from '../reports/shared/window.js';
 import { jsonSchemaOf, ReportQuerySchema } from '../schemas/api.js';
+import { documentedQuery, errorResponses, jsonResponse, OverviewSchema } from '../schemas/openapi.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -28,9 +29,14 @@ export async function overviewRoutes(
     {
       schema: {
         tags: ['reports'],
+        summary: "The console's first view",
         description:
           'External requests over time by state, destinations per state, top hosts, blocked source workloads and the timeout distribution.',
-        querystring: jsonSchemaOf(OverviewQuerySchema),
+        querystring: documentedQuery(jsonSchemaOf(OverviewQuerySchema)),
+        response: {
+          200: jsonResponse(OverviewSchema, 'The overview of the window.', OVERVIEW_EXAMPLE),
+          ...errorResponses(400, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -51,3 +57,28 @@ export async function overviewRoutes(
     },
   );
 }
+
+const OVERVIEW_EXAMPLE = {
+  window: { since: '2026-11-29T00:00:00.000Z', until: '2026-11-30T00:00:00.000Z' },
+  stepSeconds: 900,
+  series: { t: [1764374400], passthrough: [120], blocked: [4], allowed: [300], timeouts: [2] },
+  requests: { passthrough: 120, blocked: 4, allowed: 300, timeouts: 2 },
+  destinations: { passthrough: 3, blocked: 1, allowed: 5 },
+  topHosts: {
+    items: [{ host: 'api.stripe.com', state: 'passthrough', requests: 120 }],
+    total: 9,
+    truncated: true,
+  },
+  blockedBySource: {
+    items: [{ namespace: 'ci', workload: 'runner', requests: 4, destinations: 1 }],
+    total: 1,
+    truncated: false,
+  },
+  timeouts: {
+    total: 2,
+    histogram: [{ lowerMs: 14900, upperMs: 15100, count: 2 }],
+    p50Ms: 15000,
+    p99Ms: 15020,
+    inferredTimeoutMs: 15000,
+  },
+};

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { SqlQueryBodySchema } from '../schemas/api.js';
+import { errorResponses, jsonResponse, QueryResultSchema } from '../schemas/openapi.js';
 import { QueryRefusedError, UserQueryError } from '../store/sql-guard/errors.js';
 import { DEFAULT_READONLY_LIMITS, type Store, StoreUnavailableError } from '../store/store.js';
 
@@ -15,6 +16,8 @@ export async function queryRoutes(app: FastifyInstance, opts: { store: Store }):
     '/v1/query',
     {
       schema: {
+        tags: ['query'],
+        summary: 'Read-only SQL over the stored rows',
         description:
           'Runs one SELECT over access_log, dead_letters and report_runs. Only allow-listed functions; no table ' +
           `functions, other tables, INTO OUTFILE, FORMAT or SETTINGS. At most ${limits.maxRows} rows, ` +
@@ -23,7 +26,36 @@ export async function queryRoutes(app: FastifyInstance, opts: { store: Store }):
         body: {
           type: 'object',
           required: ['sql'],
-          properties: { sql: { type: 'string', maxLength: 100_000 } },
+          properties: {
+            sql: {
+              type: 'string',
+              maxLength: 100_000,
+              description: 'one SELECT over access_log, dead_letters or report_runs',
+              examples: [
+                'SELECT dst_host, count() AS n FROM access_log GROUP BY dst_host ORDER BY n DESC LIMIT 5',
+              ],
+            },
+          },
+        },
+        response: {
+          200: jsonResponse(QueryResultSchema, 'The rows, within the row, size and time limits.', {
+            rows: [{ dst_host: 'api.stripe.com', n: '1204' }],
+            rowCount: 1,
+            elapsedMs: 7,
+          }),
+          ...errorResponses(400, 413, 415, 429, 503),
+          403: {
+            ...errorResponses(403)[403]!,
+            description:
+              'The query uses a construct outside the allow-list ({code, reason}), or the token is the ingest one.',
+            examples: [
+              {
+                error: 'not allowed: table function file() is not allowed',
+                code: 'table-function',
+                reason: 'table function file() is not allowed',
+              },
+            ],
+          },
         },
       },
     },

@@ -11,6 +11,13 @@ import {
   ReadinessQuerySchema,
   ServiceEntryQuerySchema,
 } from '../schemas/api.js';
+import { documentedQuery, errorResponses, reportJsonSchema, reportResponse } from '../schemas/openapi.js';
+import {
+  READINESS_DOCS,
+  REPORT_TABLE_DOCS,
+  SERVICE_ENTRIES_JSON_EXAMPLE,
+  SERVICE_ENTRIES_YAML_EXAMPLE,
+} from '../schemas/openapi-report-examples.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
 
@@ -42,8 +49,25 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
     '/v1/reports/service-entries',
     {
       schema: {
-        description: 'Suggested ServiceEntries for PassthroughCluster traffic, diffed against the registry.',
-        querystring: jsonSchemaOf(ServiceEntryQuerySchema),
+        tags: ['reports'],
+        summary: 'ServiceEntries to add before REGISTRY_ONLY',
+        description:
+          'Suggested ServiceEntries for PassthroughCluster traffic, diffed against the registry: what would ' +
+          'be blocked once outboundTrafficPolicy is REGISTRY_ONLY, as YAML ready for kubectl apply (format=yaml), ' +
+          'JSON with each suggestion and its own YAML (format=json) or a table (format=table).',
+        querystring: documentedQuery(jsonSchemaOf(ServiceEntryQuerySchema)),
+        response: {
+          200: reportResponse({
+            description: 'The suggestions in the requested format (Content-Type says which).',
+            json: reportJsonSchema('suggestions', 'one suggested ServiceEntry each, with its yaml'),
+            jsonExample: SERVICE_ENTRIES_JSON_EXAMPLE,
+            yamlExample: SERVICE_ENTRIES_YAML_EXAMPLE,
+            tableExample:
+              'NAME               HOSTS            PORTS      RESOLUTION  REQUESTS\n' +
+              'api-stripe-com     api.stripe.com   443/TLS    DNS         1204\n',
+          }),
+          ...errorResponses(400, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -64,9 +88,21 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
     '/v1/reports/readiness',
     {
       schema: {
+        tags: ['reports'],
+        summary: 'Lockdown readiness per namespace',
         description:
           'Lockdown readiness per source namespace: the share of its external requests the registry plus the suggested ServiceEntries would admit under REGISTRY_ONLY, what would still be blocked and why, and a Sidecar switching the namespace to REGISTRY_ONLY.',
-        querystring: jsonSchemaOf(ReadinessQuerySchema),
+        querystring: documentedQuery(jsonSchemaOf(ReadinessQuerySchema)),
+        response: {
+          200: reportResponse({
+            description: 'Readiness as JSON, YAML (one Sidecar per namespace) or a text table.',
+            json: reportJsonSchema('namespaces', READINESS_DOCS.item),
+            jsonExample: READINESS_DOCS.jsonExample,
+            yamlExample: READINESS_DOCS.yamlExample,
+            tableExample: READINESS_DOCS.tableExample,
+          }),
+          ...errorResponses(400, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -84,9 +120,20 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
     '/v1/hosts',
     {
       schema: {
+        tags: ['reports'],
+        summary: REPORT_TABLE_DOCS.hosts.summary,
         description:
           'Every external destination with its status: allowed, passthrough or blocked; searchable and filtered by status and port.',
-        querystring: jsonSchemaOf(HostsQuerySchema),
+        querystring: documentedQuery(jsonSchemaOf(HostsQuerySchema)),
+        response: {
+          200: reportResponse({
+            description: 'The hosts as JSON (format=json) or a text table (format=table).',
+            json: reportJsonSchema(REPORT_TABLE_DOCS.hosts.list, REPORT_TABLE_DOCS.hosts.item),
+            jsonExample: REPORT_TABLE_DOCS.hosts.jsonExample,
+            tableExample: REPORT_TABLE_DOCS.hosts.tableExample,
+          }),
+          ...errorResponses(400, 429, 503),
+        },
       },
     },
     async (req, reply) => {
@@ -96,9 +143,26 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
     },
   );
   for (const [path, kind, description] of tables) {
+    const docs = REPORT_TABLE_DOCS[kind];
     app.get(
       path,
-      { schema: { description, querystring: jsonSchemaOf(FormatQuerySchema) } },
+      {
+        schema: {
+          tags: ['reports'],
+          summary: docs.summary,
+          description: `${description} ${docs.more}`,
+          querystring: documentedQuery(jsonSchemaOf(FormatQuerySchema)),
+          response: {
+            200: reportResponse({
+              description: 'The report as JSON (format=json) or a text table (format=table).',
+              json: reportJsonSchema(docs.list, docs.item),
+              jsonExample: docs.jsonExample,
+              tableExample: docs.tableExample,
+            }),
+            ...errorResponses(400, 429, 503),
+          },
+        },
+      },
       async (req, reply) => {
         const q = FormatQuerySchema.safeParse(req.query);
         if (!q.success) return invalid(reply, q.error);

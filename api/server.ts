@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { IngestPipeline } from '../ingest/pipeline.js';
 import type { RegistryEntry } from '../reports/registry/registry.js';
 import type { Config } from '../schemas/config.js';
+import { API_TAGS, HealthzSchema, jsonResponse, ReadyzSchema } from '../schemas/openapi.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_STORE_HEALTH, StoreHealth } from '../store/store-health.js';
 import { hasAnyToken, registerAuth } from './auth.js';
@@ -14,6 +15,7 @@ import { EgressGauges } from './egress-gauges.js';
 import { httpTimeouts } from './http-timeouts.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { Metrics } from './metrics.js';
+import { documentAccess, SECURITY_SCHEMES } from './openapi-access.js';
 import { overviewRoutes } from './overview-routes.js';
 import { queryRoutes } from './query-routes.js';
 import { reportRoutes } from './report-routes.js';
@@ -69,6 +71,10 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
   ).start();
   app.addHook('onClose', async () => gauges.stop());
 
+  // Response schemas document the answers (/docs/json); bodies are sent as built, as JSON.stringify writes
+  // them, so a schema can never drop a field the route sends.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) deps.log.error({ err }, 'request failed');
@@ -76,6 +82,7 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
   });
 
   registerAuth(app, config);
+  documentAccess(app, config);
 
   await app.register(swagger, {
     openapi: {
@@ -84,8 +91,10 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
         version: '0.1.0',
         description: 'Egress answers from Envoy/Istio access logs',
       },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: hasAnyToken(config) ? [{ bearer: [] }] : [],
+      tags: [...API_TAGS],
+      components: { securitySchemes: SECURITY_SCHEMES },
+      // Each route states its own (api/openapi-access.ts); this covers only what has none.
+      security: hasAnyToken(config) ? [{ readToken: [] }] : [],
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -107,8 +116,21 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
 
   // `auth` tells the console whether to ask for the read token before its first data request.
   const auth = config.readToken || config.authToken ? 'bearer' : 'none';
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok', auth }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness probe',
+        description: 'Answers from memory, touching nothing: the process is up. No token.',
+        response: {
+          200: jsonResponse(HealthzSchema, 'The process is up.', { status: 'ok', auth: 'bearer' }),
+        },
+      },
+    },
+    async () => ({ status: 'ok', auth }),
+  );
+  app.get('/readyz', { schema: READYZ_DOCS }, async (_req, reply) => {
     const check = storeHealth.snapshot();
     const intake = pipeline.state;
     // Inserts failing is the store being down for intake, whatever SELECT 1 says.
@@ -127,7 +149,7 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
       queries: { running: limiter.running, queued: limiter.queued },
     });
   });
-  app.get('/metrics', { schema: { description: 'Prometheus metrics' } }, async (_req, reply) => {
+  app.get('/metrics', { schema: METRICS_DOCS }, async (_req, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
@@ -147,6 +169,54 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
   await app.register(consoleRoutes);
   return { app, metrics, gauges, limiter, storeHealth };
 }
+
+const READYZ_EXAMPLE = {
+  status: 'ready',
+  store: 'up',
+  intake: 'ok',
+  storeCheck: { lastOkAgeMs: 1200, lastCheckAgeMs: 1200, notReadyAfterMs: 30000, lastCheckOk: true },
+  queries: { running: 0, queued: 0 },
+};
+
+const READYZ_DOCS = {
+  tags: ['operations'],
+  summary: 'Readiness probe',
+  description:
+    'Ready when the background store check succeeded recently and inserts are not failing; answers from ' +
+    'memory, never waiting behind a query or an insert. No token.',
+  response: {
+    200: jsonResponse(ReadyzSchema, 'Ready: the store answers and intake flows.', READYZ_EXAMPLE),
+    503: jsonResponse(ReadyzSchema, 'Not ready: the store check fails or inserts fail.', {
+      ...READYZ_EXAMPLE,
+      status: 'not ready',
+      store: 'down',
+      intake: 'store-down',
+      storeCheck: { ...READYZ_EXAMPLE.storeCheck, lastOkAgeMs: 45000, lastCheckOk: false },
+    }),
+  },
+};
+
+const METRICS_DOCS = {
+  tags: ['operations'],
+  summary: 'Prometheus metrics',
+  description:
+    'Pipeline counters, request timings, and egress gauges (passthrough, blocked, timed-out requests and ' +
+    'destinations by state and namespace, with a bounded number of namespaces) in the Prometheus text format.',
+  response: {
+    200: {
+      description: 'The Prometheus text exposition format.',
+      content: {
+        'text/plain': {
+          schema: { type: 'string' },
+          example:
+            '# HELP egresslens_egress_requests External requests in the last 15m, by state and source namespace\n' +
+            '# TYPE egresslens_egress_requests gauge\n' +
+            'egresslens_egress_requests{state="passthrough",namespace="payments"} 120\n',
+        },
+      },
+    },
+  },
+};
 
 /**
  * libuv's pool is sized once, from UV_THREADPOOL_SIZE at the first use (bin/egresslens.cts sets it); each
