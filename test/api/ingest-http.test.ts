@@ -629,7 +629,13 @@ describe('bad input gets its 4xx quickly and the process stays healthy', () => {
           res.on('end', () => resolve({ status: res.statusCode ?? 0, sent }));
         },
       );
-      req.on('error', (err) => (answered ? undefined : reject(err)));
+      // The server answers 413 and closes while the client is still writing: the client may see its next write
+      // fail (EPIPE / ECONNRESET) before it reads the answer. That too is a refusal once past the body limit.
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        if (answered) return;
+        if ((err.code === 'EPIPE' || err.code === 'ECONNRESET') && sent > 16 << 20) resolve({ status: 0, sent });
+        else reject(err);
+      });
       const pump = () => {
         while (!answered && sent < 50 << 20) {
           sent += chunk.length;
@@ -642,7 +648,8 @@ describe('bad input gets its 4xx quickly and the process stays healthy', () => {
       };
       pump();
     });
-    expect(status.status).toBe(413);
+    // 413, or (0) the connection cut after the answer while the client was still writing.
+    expect([413, 0]).toContain(status.status);
     await expectStillHealthy(a);
     await expectAccounted(a, 2, 0);
   });
