@@ -633,7 +633,8 @@ describe('bad input gets its 4xx quickly and the process stays healthy', () => {
       // fail (EPIPE / ECONNRESET) before it reads the answer. That too is a refusal once past the body limit.
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (answered) return;
-        if ((err.code === 'EPIPE' || err.code === 'ECONNRESET') && sent > 16 << 20) resolve({ status: 0, sent });
+        if ((err.code === 'EPIPE' || err.code === 'ECONNRESET') && sent > 16 << 20)
+          resolve({ status: 0, sent });
         else reject(err);
       });
       const pump = () => {

@@ -2,58 +2,26 @@
  * /metrics: the egress gauges by state and namespace from a served instance over chDB with a known few
  * minutes of mesh traffic, their cardinality bound, and the process metrics' names.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EgressGauges } from '../../api/egress-gauges.js';
-import { buildServer } from '../../api/server.js';
-import { IngestPipeline } from '../../ingest/pipeline.js';
-import { loadConfig } from '../../schemas/config.js';
-import { ChdbStore } from '../../store/chdb-store.js';
 import { fluentBitBody, meshFixture } from '../helpers/mesh-fixture.js';
+import { type ServedApp, startServedApp } from '../helpers/served-app.js';
 
-let dir: string;
-let store: ChdbStore;
-let pipeline: IngestPipeline;
+let served: ServedApp;
 let app: FastifyInstance;
-let gauges: EgressGauges;
 const NOW = Date.now();
 const lines = meshFixture(NOW, 120);
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'egresslens-metrics-'));
   // Two namespaces by traffic, the third summed as _other: the cardinality bound at work.
-  const config = loadConfig({
-    env: {},
-    flags: { data: dir, ingest: { flushIntervalMs: 20 }, metrics: { maxNamespaces: 2 } },
-  });
-  store = ChdbStore.open(dir);
-  await store.migrate();
-  const log = pino({ level: 'silent' });
-  pipeline = new IngestPipeline(
-    store,
-    { ...config.ingest, format: 'auto', storeRaw: false, retryBaseMs: 10, retryMaxMs: 50 },
-    log,
-  );
-  ({ app, gauges } = await buildServer({ config, store, pipeline, log }));
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/ingest/fluent-bit',
-    headers: { 'content-type': 'application/x-ndjson' },
-    payload: fluentBitBody(lines, NOW),
-  });
-  expect(res.statusCode, res.body).toBe(200);
-  await gauges.refresh();
+  served = await startServedApp({ flags: { metrics: { maxNamespaces: 2 } } });
+  app = served.app;
+  await served.postFluentBit(fluentBitBody(lines, NOW));
+  await served.gauges.refresh();
 });
 
 afterAll(async () => {
-  await app.close();
-  await pipeline.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await served.close();
 });
 
 async function scrape(): Promise<string> {

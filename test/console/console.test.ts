@@ -4,62 +4,34 @@
  * draws, tables show the fixture's hosts, YAML copy and download work, and a wrong token is refused.
  * Screenshots of each view go to .cache/screenshots/ (CONSOLE_SCREENSHOTS overrides).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer } from '../../api/server.js';
-import { IngestPipeline } from '../../ingest/pipeline.js';
-import { loadConfig } from '../../schemas/config.js';
-import { ChdbStore } from '../../store/chdb-store.js';
 import { launchChromium } from '../helpers/browser.js';
 import { count } from '../helpers/lines.js';
 import { fluentBitBody, meshFixture } from '../helpers/mesh-fixture.js';
+import { type ServedApp, startServedApp } from '../helpers/served-app.js';
 
 const TOKEN = 'console-test-token-0123456789';
 const SHOTS = process.env['CONSOLE_SCREENSHOTS'] ?? join(process.cwd(), '.cache', 'screenshots');
 const NOW = Date.now();
 
-let dir: string;
-let store: ChdbStore;
-let pipeline: IngestPipeline;
-let app: FastifyInstance;
+let served: ServedApp;
 let base: string;
 let browser: Browser;
 let context: BrowserContext;
 const problems: string[] = [];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'egresslens-console-'));
   mkdirSync(SHOTS, { recursive: true });
-  const config = loadConfig({
-    env: {},
-    flags: { data: dir, authToken: TOKEN, ingest: { flushIntervalMs: 20 } },
-  });
-  store = ChdbStore.open(dir);
-  await store.migrate();
-  const log = pino({ level: 'silent' });
-  pipeline = new IngestPipeline(
-    store,
-    { ...config.ingest, format: 'auto', storeRaw: false, retryBaseMs: 10, retryMaxMs: 50 },
-    log,
-  );
-  ({ app } = await buildServer({ config, store, pipeline, log }));
+  served = await startServedApp({ flags: { authToken: TOKEN } });
   const lines = meshFixture(NOW);
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/ingest/fluent-bit',
-    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${TOKEN}` },
-    payload: fluentBitBody(lines, NOW),
-  });
-  expect(res.statusCode, res.body).toBe(200);
-  expect(await count(store, 'access_log')).toBe(lines.length);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  await served.postFluentBit(fluentBitBody(lines, NOW), { authorization: `Bearer ${TOKEN}` });
+  expect(await count(served.store, 'access_log')).toBe(lines.length);
+  await served.app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(served.app.server.address() as AddressInfo).port}`;
   browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
@@ -68,10 +40,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await context?.close();
   await browser?.close();
-  await app?.close();
-  await pipeline?.close();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await served?.close();
 });
 
 function watch(page: Page): void {

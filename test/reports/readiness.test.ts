@@ -4,29 +4,20 @@
  * with and without a registry. The numbers are counted from the fixture's own lines; every Sidecar goes through
  * Istio's own validator.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { buildServer } from '../../api/server.js';
-import { IngestPipeline } from '../../ingest/pipeline.js';
 import { readinessReport } from '../../reports/readiness/readiness-report.js';
 import { parseRegistryText } from '../../reports/registry/registry.js';
 import { parseWindow } from '../../reports/shared/window.js';
-import { loadConfig } from '../../schemas/config.js';
-import { ChdbStore } from '../../store/chdb-store.js';
 import { istioLine } from '../helpers/istio-line.js';
 import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
 import { type FixtureLine, fluentBitBody, meshFixture, SEARCH, SHOP } from '../helpers/mesh-fixture.js';
+import { type ServedApp, startServedApp } from '../helpers/served-app.js';
 
 const NOW = Date.now();
-let dir: string;
-let store: ChdbStore;
-let pipeline: IngestPipeline;
-let app: FastifyInstance;
+let served: ServedApp;
+let store: ServedApp['store'];
+let app: ServedApp['app'];
 
 /** Lines no ServiceEntry can admit: each would still be blocked under REGISTRY_ONLY. */
 function unadmittable(): FixtureLine[] {
@@ -62,31 +53,13 @@ const external = (ns: string) =>
   lines.filter((l) => l.src.ns === ns && !/ outbound\|\d+\|\|\S+\.svc\.cluster\.local /.test(l.line)).length;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'egresslens-readiness-'));
-  const config = loadConfig({ env: {}, flags: { data: dir, ingest: { flushIntervalMs: 20 } } });
-  store = ChdbStore.open(dir);
-  await store.migrate();
-  const log = pino({ level: 'silent' });
-  pipeline = new IngestPipeline(
-    store,
-    { ...config.ingest, format: 'auto', storeRaw: false, retryBaseMs: 10, retryMaxMs: 50 },
-    log,
-  );
-  ({ app } = await buildServer({ config, store, pipeline, log }));
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/ingest/fluent-bit',
-    headers: { 'content-type': 'application/x-ndjson' },
-    payload: fluentBitBody(lines, NOW),
-  });
-  expect(res.statusCode, res.body).toBe(200);
+  served = await startServedApp();
+  ({ store, app } = served);
+  await served.postFluentBit(fluentBitBody(lines, NOW));
 });
 
 afterAll(async () => {
-  await app.close();
-  await pipeline.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await served.close();
 });
 
 const window = () => parseWindow('2d', undefined, Date.now());

@@ -3,17 +3,11 @@
  * panel's SQL and the namespace variable's query run on chDB over a day of mesh traffic, with the ClickHouse
  * data source's macros expanded as the plugin expands them, and answer rows.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import pino from 'pino';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { buildServer } from '../../api/server.js';
-import { DEFAULT_PIPELINE_OPTIONS, IngestPipeline } from '../../ingest/pipeline.js';
-import { loadConfig } from '../../schemas/config.js';
-import { ChdbStore } from '../../store/chdb-store.js';
 import { fluentBitBody, meshFixture } from '../helpers/mesh-fixture.js';
+import { type ServedApp, startServedApp } from '../helpers/served-app.js';
 
 interface Panel {
   title: string;
@@ -40,35 +34,21 @@ function expand(sql: string, namespaces: string[]): string {
     .replace(/\$\{namespace:singlequote\}/g, namespaces.map((n) => `'${n}'`).join(','));
 }
 
-let dir: string;
-let store: ChdbStore;
+let served: ServedApp;
+let store: ServedApp['store'];
 const NOW = Date.now();
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'egresslens-grafana-'));
-  store = ChdbStore.open(dir);
-  await store.migrate();
-  const log = pino({ level: 'silent' });
-  const config = loadConfig({ env: {}, flags: { data: dir, ingest: { flushIntervalMs: 20 } } });
-  const pipeline = new IngestPipeline(store, { ...DEFAULT_PIPELINE_OPTIONS, flushIntervalMs: 20 }, log);
-  const { app } = await buildServer({ config, store, pipeline, log });
+  served = await startServedApp();
+  store = served.store;
   const lines = meshFixture(NOW);
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/ingest/fluent-bit',
-    headers: { 'content-type': 'application/x-ndjson' },
-    payload: fluentBitBody(lines, NOW),
-  });
-  expect(res.statusCode, res.body).toBe(200);
-  await app.close();
-  await pipeline.close();
+  await served.postFluentBit(fluentBitBody(lines, NOW));
   const counted = await store.query<{ n: number }>('SELECT count() AS n FROM access_log');
   expect(Number(counted[0]?.n)).toBe(lines.length);
 });
 
 afterAll(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await served.close();
 });
 
 describe('the Grafana dashboard', () => {
