@@ -11,7 +11,7 @@
  */
 import type { Store } from '../../store/store.js';
 import type { RegistryEntry } from '../registry/registry.js';
-import type { FlaggedDestination } from '../service-entries/service-entry-flags.js';
+import { type FlaggedDestination, isLinkLocal } from '../service-entries/service-entry-flags.js';
 import { planServiceEntries } from '../service-entries/suggest-service-entries.js';
 import type { ServiceEntryApiVersion } from '../service-entries/suggestion.js';
 import type { DestinationTraffic } from '../shared/destination.js';
@@ -143,10 +143,12 @@ export async function readinessReport(
   ]);
   const destinationsTotal = rows.length > 0 ? Number(rows[0]!.total) : 0;
 
-  // One plan over every destination not yet allowed, whichever namespace it came from: what the
-  // service-entries report would suggest for the same traffic.
+  // Bare IPs need no plan: the service-entries report admits every one with an IP or network (CIDR) entry,
+  // except link-local addresses. Named destinations get one plan over all of them, whichever namespace they
+  // came from: what the service-entries report would suggest for the same traffic, and what it flags.
   const traffic = new Map<string, DestinationTraffic>();
   for (const r of rows) {
+    if (isIpLiteral(r.host)) continue;
     const key = `${r.host}:${r.port}`;
     const t = traffic.get(key);
     const requests = Number(r.requests);
@@ -177,7 +179,10 @@ export async function readinessReport(
     apiVersion: opts.apiVersion,
     clusterDomain: opts.clusterDomain,
   });
-  const flaggedByHost = new Map<string, FlaggedDestination>(plan.flagged.map((f) => [f.host, f]));
+  // Every named destination the plan does not flag is in one of its suggestions (an entry, a wildcard, or an
+  // IP entry for its TCP ports): a lookup per destination instead of matching it against every suggestion.
+  const flaggedByHost = new Map<string, FlaggedDestination[]>();
+  for (const f of plan.flagged) flaggedByHost.set(f.host, [...(flaggedByHost.get(f.host) ?? []), f]);
   const registry = opts.registry ?? [];
 
   type Verdict = { by: 'registry' | 'suggestion' } | { by: 'none'; reason: string };
@@ -186,17 +191,15 @@ export async function readinessReport(
     const key = `${host}:${port}`;
     let v = verdicts.get(key);
     if (v) return v;
+    const flag = flaggedByHost.get(host)?.find((f) => f.ports.length === 0 || f.ports.includes(port));
     if (registry.some((e) => admits(e, host, port, ip))) v = { by: 'registry' };
-    else if (plan.suggestions.some((s) => admits(s.resource.spec, host, port, ip))) v = { by: 'suggestion' };
-    else {
-      const flag = flaggedByHost.get(host);
+    else if (isIpLiteral(host) && isLinkLocal(bareIp(host)))
       v = {
         by: 'none',
-        reason: flag
-          ? `${flag.reason}: ${flag.detail}`
-          : 'no ServiceEntry can be suggested for it (see the service-entries report)',
+        reason: `link-local: ${host} is a link-local address (the cloud metadata service's range); no ServiceEntry admits it`,
       };
-    }
+    else if (flag) v = { by: 'none', reason: `${flag.reason}: ${flag.detail}` };
+    else v = { by: 'suggestion' };
     verdicts.set(key, v);
     return v;
   };
