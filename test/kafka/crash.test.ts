@@ -32,7 +32,7 @@ let broker: TestBroker;
 const work = mkdtempSync(join(tmpdir(), 'egresslens-kafka-crash-'));
 
 beforeAll(async () => {
-  if (!existsSync(join(REPO, 'dist', 'ingest', 'kafka-consumer.js'))) {
+  if (!existsSync(join(REPO, 'dist', 'ingest', 'kafka', 'kafka-consumer.js'))) {
     throw new Error('dist/ is missing the Kafka consumer: run `npm run build` before the Kafka tests');
   }
   broker = await acquireBroker();
