@@ -37,6 +37,8 @@ async function render(): Promise<void> {
   try {
     await VIEWS[name]!(root, readFilters(filterForm));
     root.dataset['state'] = 'ready';
+    // Time from navigation to the view's data on screen, for the benchmark (and any RUM tool) to read.
+    performance.mark('egresslens:view-ready', { detail: name });
   } catch (err) {
     if (err instanceof AuthRequired) {
       root.replaceChildren(h('p', { class: 'muted' }, 'Sign in to see this egresslens.'));
