@@ -209,7 +209,7 @@ describe('a served instance under heavy concurrent queries and reports', () => {
     })();
 
     const started = performance.now();
-    // 8 heavy queries and 4 reports at once: 2 run, 2 wait (and give up after 1 s), the rest are refused.
+    // 8 heavy queries and 4 reports at once: 2 run, 2 wait (and run, or give up after 1 s), the rest are refused.
     const heavy = Array.from({ length: 8 }, () => query(HEAVY));
     const reports = [
       '/v1/reports/service-entries',
@@ -236,9 +236,12 @@ describe('a served instance under heavy concurrent queries and reports', () => {
     // Two slots and two queue places: at most four were let in, so at least eight were turned away.
     expect(refused.length, JSON.stringify(statuses)).toBeGreaterThanOrEqual(8);
     expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(6);
-    expect(answers.filter((a) => a.status === 503).length, JSON.stringify(statuses)).toBeGreaterThanOrEqual(
-      1,
-    );
+    // The two that queued either got a slot in time (200) or gave up after queueTimeoutMs (503): which one
+    // depends on how fast the machine runs the heavy query (WorkLimiter's own tests time the 503 exactly).
+    expect(
+      answers.filter((a) => a.status === 200 || a.status === 503 || ranOut(a)).length,
+      JSON.stringify(statuses),
+    ).toBeLessThanOrEqual(4);
     for (const r of refused) {
       expect(Number(r.retryAfter)).toBeGreaterThanOrEqual(1);
       expect(JSON.parse(r.body).error).toMatch(/^(too many queries|waited \d+ ms for a query slot)[^\n]*$/);
