@@ -4,8 +4,9 @@
  * with Retry-After, which Fluent Bit retries.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { DecodedEntry } from '../ingest/decoded-entry.js';
 import { CriPartialCap } from '../ingest/http/cri-partial-cap.js';
-import { BodyError, type DecodedEntry, decodeBodySliced } from '../ingest/http/fluent-bit-body.js';
+import { BodyError, decodeBodySliced } from '../ingest/http/fluent-bit-body.js';
 import { RecentRequests } from '../ingest/http/recent-requests.js';
 import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
 import { NO_META, RowSources } from '../ingest/row-sources.js';

@@ -22,7 +22,7 @@ const positiveInt = wholeNumber.pipe(z.number().positive());
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 /**
- * A boolean from a file, env var or flag. Not z.coerce.boolean(), which makes the string "false" true:
+ * A boolean from a file, env var or flag. Not zod's coercing boolean, which makes the string "false" true:
  * only words that mean a boolean are taken, anything else is a config error.
  */
 const strictBoolean = z.unknown().transform((value, ctx): boolean => {

@@ -12,7 +12,7 @@
  * type or encoding. Limits are checked before values are built wherever the format allows it.
  */
 import { BodyError } from '../body-error.js';
-import type { DecodedEntry, SourceMeta } from '../decoded-entry.js';
+import type { DecodedEntry } from '../decoded-entry.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../decoded-entry.js';
 import { fluentMsgpackEvents } from '../fluent-msgpack.js';
 import { JsonRecordReader } from '../json-record-reader.js';
@@ -24,7 +24,6 @@ import { type JsonRecordLimits, JsonRecordSpans, parseJsonRecord } from './json-
 
 export { BodyError } from '../body-error.js';
 export { metaFromKubernetes, workloadFromPodName } from '../kubernetes-meta.js';
-export type { DecodedEntry, SourceMeta };
 
 /** Where a record came from, from the kubernetes filter's metadata; '' when unknown. */
 export type BodyFormat = 'json' | 'json_lines' | 'json_stream' | 'msgpack' | 'lines';

@@ -20,6 +20,7 @@ import { ChdbStore } from '../../store/chdb-store.js';
 import { istioLine, type LineFields } from '../helpers/istio-line.js';
 import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
 import { count } from '../helpers/lines.js';
+import { fluentBitBody } from '../helpers/mesh-fixture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egresslens-reports-'));
 const registryDir = mkdtempSync(join(tmpdir(), 'egresslens-registry-'));
@@ -141,22 +142,7 @@ function buildDataSet(): void {
 }
 
 async function postFluentBit(lines: Array<{ line: string; src: Source }>): Promise<void> {
-  const body = lines
-    .map(({ line, src }) =>
-      JSON.stringify({
-        date: NOW / 1000,
-        log: `${line}\n`,
-        stream: 'stdout',
-        kubernetes: {
-          namespace_name: src.ns,
-          pod_name: src.pod,
-          container_name: 'istio-proxy',
-          host: 'node-1',
-          labels: { app: src.app },
-        },
-      }),
-    )
-    .join('\n');
+  const body = fluentBitBody(lines, NOW);
   const res = await app.inject({
     method: 'POST',
     url: '/v1/ingest/fluent-bit',

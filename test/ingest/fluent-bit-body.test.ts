@@ -2,11 +2,11 @@ import { gzipSync } from 'node:zlib';
 import { ExtData, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { DecodedEntry } from '../../ingest/decoded-entry.js';
 import {
   BodyError,
   type BodyFormat,
   type BodyLimits,
-  type DecodedEntry,
   decodeBody,
   formatFromContentType,
   metaFromKubernetes,
