@@ -79,6 +79,7 @@ export async function runServe(config: Config): Promise<number> {
         limits: {
           maxKeysPerRecord: config.ingest.maxKeysPerRecord,
           maxRecordsPerMessage: config.ingest.maxRecords,
+          maxDepth: config.ingest.maxDepth,
         },
         onFatal: () => {
           kafkaFailed = true;
