@@ -17,6 +17,7 @@ import { parseWindow } from '../../reports/shared/window.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';
+import { exitOnAbort } from '../fatal-exits.js';
 import { storeHolder } from '../store-holder.js';
 import { UsageError, UserError } from '../usage-error.js';
 
@@ -108,6 +109,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
     if (!(err instanceof StoreLockedError)) throw err;
     throw new UserError(`${config.data} is in use by another egresslens process; wait for it to finish`);
   }
+  exitOnAbort(); // after chDB is loaded, as for serve: an out-of-memory must end the report, not hang it
   try {
     await store.migrate();
     const registry = config.registry.length ? await loadRegistry(config.registry) : null;
