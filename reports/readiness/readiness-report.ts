@@ -14,9 +14,10 @@ import type { RegistryEntry } from '../registry/registry.js';
 import { type FlaggedDestination, isLinkLocal } from '../service-entries/service-entry-flags.js';
 import { planServiceEntries } from '../service-entries/suggest-service-entries.js';
 import type { ServiceEntryApiVersion } from '../service-entries/suggestion.js';
+import { parseAddressRange, rangeContains } from '../shared/address-range.js';
 import type { DestinationTraffic } from '../shared/destination.js';
 import { hostMatches } from '../shared/host-match.js';
-import { bareIp, cidrContains, isIpLiteral } from '../shared/ip-literal.js';
+import { bareIp, isIpLiteral } from '../shared/ip-literal.js';
 import { type ListInfo, listInfo, pageOf, slicePage } from '../shared/page.js';
 import {
   ALLOWED_EXTERNAL_SQL,
@@ -116,13 +117,13 @@ function admits(
 ): boolean {
   if (spec.ports.length > 0 && !spec.ports.some((p) => p.number === port)) return false;
   if (spec.hosts.some((h) => hostMatches(h, host))) return true;
-  const addr = ip && isIpLiteral(ip) ? bareIp(ip) : isIpLiteral(host) ? bareIp(host) : '';
-  return (
-    addr !== '' &&
-    (spec.addresses ?? []).some((a) =>
-      cidrContains(a.includes('/') ? a : `${a}/${a.includes(':') ? 128 : 32}`, addr),
-    )
-  );
+  // By address: the destination IP inside one of the entry's addresses (IPs or CIDRs, IPv4-mapped as IPv4).
+  const dest = parseAddressRange(ip && isIpLiteral(ip) ? ip : isIpLiteral(host) ? host : '');
+  if (!dest) return false;
+  return (spec.addresses ?? []).some((a) => {
+    const range = parseAddressRange(a);
+    return range !== undefined && rangeContains(range, dest);
+  });
 }
 
 export async function readinessReport(
