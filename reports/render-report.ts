@@ -46,7 +46,7 @@ export interface ReportRequest {
   /** service-entries and blocked: `spec.exportTo` of the suggested ServiceEntries. */
   exportTo?: string[];
   /** The mesh's cluster DNS domain (default cluster.local): names under it are in-mesh, never suggested;
-   * service-entries, blocked and readiness. */
+   * service-entries, blocked, readiness and hosts. */
   clusterDomain?: string;
 }
 
@@ -128,6 +128,7 @@ export async function renderReport(
         search: req.search,
         status: req.status,
         port: req.port,
+        clusterDomain: req.clusterDomain,
       });
       return req.format === 'table' ? text(report, hostsTable(report)) : json(report);
     }

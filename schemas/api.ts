@@ -138,6 +138,7 @@ export const HostsQuerySchema = FormatQuerySchema.extend({
   search: z.string().max(253).optional().describe('only hosts whose name contains this text, any case'),
   status: z.enum(['passthrough', 'blocked', 'allowed']).optional().describe('only hosts in this state'),
   port: z.coerce.number().int().min(1).max(65535).optional().describe('only this destination port'),
+  clusterDomain,
 }).strict();
 
 export const ReadinessQuerySchema = ReportQuerySchema.extend({

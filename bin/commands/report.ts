@@ -31,7 +31,7 @@ export const reportUsage = `usage: egresslens report service-entries|blocked|tim
   --api-version v1|v1beta1 apiVersion of suggested ServiceEntries (default v1)
   --entry-namespace NS     service-entries, blocked: metadata.namespace of the suggested ServiceEntries
   --export-to LIST         service-entries, blocked: their spec.exportTo, comma-separated (. * ~ or namespaces)
-  --cluster-domain DOMAIN  service-entries, blocked, readiness: the mesh's cluster DNS domain (default from
+  --cluster-domain DOMAIN  all but timeouts: the mesh's cluster DNS domain (default from
                            config reports.clusterDomain, cluster.local): names under it are in-mesh
   --limit N                items to print (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}); the header says N of M
   --offset N               items to skip first (default 0), to page through a long list
@@ -139,7 +139,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
 const ENTRY_FLAG_KINDS: Record<string, readonly ReportKind[]> = {
   '--entry-namespace': ['service-entries', 'blocked'],
   '--export-to': ['service-entries', 'blocked'],
-  '--cluster-domain': ['service-entries', 'blocked', 'readiness'],
+  '--cluster-domain': ['service-entries', 'blocked', 'readiness', 'hosts'],
 };
 
 /** `--entry-namespace`, `--export-to` and `--cluster-domain`, checked. */

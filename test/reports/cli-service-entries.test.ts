@@ -65,10 +65,10 @@ describe('egresslens report service-entries', () => {
     expect(r.stderr.split('\n')[0]).toBe(
       'egresslens: --entry-namespace applies to report service-entries, blocked, not timeouts',
     );
-    const h = egresslens('report', 'hosts', '--data', data, '--cluster-domain', 'corp.internal');
-    expect(h.status).toBe(2);
-    expect(h.stderr.split('\n')[0]).toBe(
-      'egresslens: --cluster-domain applies to report service-entries, blocked, readiness, not hosts',
+    const t = egresslens('report', 'timeouts', '--data', data, '--cluster-domain', 'corp.internal');
+    expect(t.status).toBe(2);
+    expect(t.stderr.split('\n')[0]).toBe(
+      'egresslens: --cluster-domain applies to report service-entries, blocked, readiness, hosts, not timeouts',
     );
   });
 

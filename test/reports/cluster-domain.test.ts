@@ -183,6 +183,15 @@ describe('readiness in a corp.internal mesh', () => {
   });
 });
 
+describe('hosts in a corp.internal mesh', () => {
+  it("lists the service's own outbound cluster only when its domain is not the mesh's", async () => {
+    const allowed = (r: { hosts: { host: string; status: string }[] }) =>
+      r.hosts.filter((h) => h.status === 'allowed').map((h) => h.host);
+    expect(allowed(await json('/v1/hosts?since=1h'))).toEqual([]);
+    expect(allowed(await json('/v1/hosts?since=1h&clusterDomain=cluster.local'))).toEqual([CORP_SVC]);
+  });
+});
+
 describe("Istio's own validator", () => {
   it(
     'accepts every ServiceEntry the API returned here',
