@@ -20,6 +20,7 @@ import { normalizeTraffic } from '../service-entries/suggest-service-entries.js'
 import type { Suggestion } from '../service-entries/suggestion.js';
 import {
   type AddressRange,
+  mergeRanges,
   parseAddressRange,
   rangeContains,
   rangesOverlap,
@@ -274,14 +275,17 @@ function classify(u: Unit, registry: readonly RegistryEntry[]): Unit {
   return { ...u, covering, cause: 'addresses', rest, near: covering };
 }
 
-/** The CIDRs of the gaps: the rest of partly covered networks, the whole range of the others. */
+/** The CIDRs of the gaps (the rest of partly covered networks, the whole range of the others), merged. */
 function gapAddresses(gaps: readonly Unit[]): string[] {
-  const out = new Set<string>();
+  const ranges: AddressRange[] = [];
   for (const u of gaps) {
-    const ranges = u.rest ?? [rowRange(u.row)].filter((r): r is AddressRange => r !== undefined);
-    for (const r of ranges) for (const c of rangeToCidrs(r)) out.add(c);
+    if (u.rest) ranges.push(...u.rest);
+    else {
+      const r = rowRange(u.row);
+      if (r) ranges.push(r);
+    }
   }
-  return [...out];
+  return mergeRanges(ranges).flatMap(rangeToCidrs);
 }
 
 function describePorts(e: RegistryEntry): string {

@@ -68,6 +68,21 @@ export function subtractRanges(range: AddressRange, minus: readonly AddressRange
   return out;
 }
 
+/** The union of `ranges` as disjoint ranges, IPv4 first, in address order (overlapping and adjacent ones joined). */
+export function mergeRanges(ranges: readonly AddressRange[]): AddressRange[] {
+  const sorted = [...ranges].sort((a, b) =>
+    a.family !== b.family ? a.family - b.family : a.first < b.first ? -1 : a.first > b.first ? 1 : 0,
+  );
+  const out: AddressRange[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.family === r.family && r.first <= last.last + 1n) {
+      if (r.last > last.last) last.last = r.last;
+    } else out.push({ ...r });
+  }
+  return out;
+}
+
 /** The fewest CIDRs spelling `range` exactly (`10.0.0.0-10.0.0.2` → `10.0.0.0/31`, `10.0.0.2/32`). */
 export function rangeToCidrs(range: AddressRange): string[] {
   const bits = bitsOf(range.family);
@@ -84,11 +99,6 @@ export function rangeToCidrs(range: AddressRange): string[] {
     start += 1n << BigInt(size);
   }
   return out;
-}
-
-/** The CIDR of a range that is exactly one network, else its CIDRs joined with `, `. */
-export function describeRange(range: AddressRange): string {
-  return rangeToCidrs(range).join(', ');
 }
 
 /** An address in its usual text: dotted IPv4, or IPv6 with the longest run of zero words as `::` (RFC 5952). */

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type AddressRange,
   formatIp,
+  mergeRanges,
   parseAddressRange,
   rangeContains,
   rangesOverlap,
@@ -106,6 +107,17 @@ describe('subtraction and CIDRs', () => {
     ['2001:db8::/127', ['2001:db8::1'], ['2001:db8::/128']],
   ])('%s minus %j = %j', (from, minus, expected) => {
     expect(rest(from, minus)).toEqual(expected);
+  });
+
+  it('merges overlapping and adjacent ranges, keeping the families apart', () => {
+    const merged = mergeRanges(
+      ['10.0.0.128/25', '2001:db8::/64', '10.0.0.0/25', '10.0.1.0/24', '10.0.0.5'].map(r),
+    );
+    expect(merged.flatMap(rangeToCidrs)).toEqual(['10.0.0.0/23', '2001:db8::/64']);
+    expect(mergeRanges([r('10.0.0.0/24'), r('10.0.2.0/24')]).flatMap(rangeToCidrs)).toEqual([
+      '10.0.0.0/24',
+      '10.0.2.0/24',
+    ]);
   });
 
   it('formats IPv6 as RFC 5952 (longest zero run, first on ties, none for a single zero word)', () => {

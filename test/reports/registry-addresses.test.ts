@@ -120,6 +120,21 @@ describe('a network suggestion against registry addresses', () => {
     expect(p!.remainder.evidence.requests).toBe(10);
   });
 
+  it('one port covered in part, another not at all: the remainder declares both on the union of what is left', () => {
+    const g = group('52.0.1.0/24', [443, 5432], ['52.0.1.5', '52.0.1.200']);
+    const half = entry('half', ['52.0.1.0/25'], [443]);
+    const { diff } = diffOf([g], [half]);
+    const [p] = diff.partiallyCovered;
+    expect(p!.uncoveredPorts).toEqual([5432]);
+    expect(p!.uncoveredAddresses).toEqual(['52.0.1.0/24']);
+    expect(p!.reason).toBe(
+      'port 443: default/half (addresses 52.0.1.0/25) covers only part of 52.0.1.0/24; not 52.0.1.128/25; ' +
+        'port 5432 is not declared (default/half declares 443)',
+    );
+    expect(p!.remainder.resource.spec.addresses).toEqual(['52.0.1.0/24']);
+    expect(p!.remainder.resource.spec.ports.map((x) => x.number)).toEqual([443, 5432]);
+  });
+
   it('a registry network exported elsewhere: the remainder is exported to the namespaces that cannot see it', () => {
     const own = entry('own', ['52.0.0.0/16'], [443], { namespace: 'payments', exportTo: ['.'] });
     const g = group('52.0.1.0/24', [443], ['52.0.1.5', '52.0.1.9'], ['payments', 'shop']);
