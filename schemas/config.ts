@@ -5,6 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import {
+  CLUSTER_DOMAIN_HINT,
+  CLUSTER_DOMAIN_PATTERN,
+  DEFAULT_CLUSTER_DOMAIN,
+} from '../reports/shared/cluster-domain.js';
 import { DEFAULT_CLUSTER_PATHS } from '../store/table-ddl.js';
 
 /**
@@ -175,6 +180,12 @@ export const ConfigSchema = z
       .object({
         cidrPrefixV4: z.coerce.number().int().min(8).max(32).default(24),
         cidrPrefixV6: z.coerce.number().int().min(32).max(128).default(64),
+        /** The mesh's cluster DNS domain: names under it (and `*.svc`) are in-mesh, never external. */
+        clusterDomain: z
+          .string()
+          .max(253)
+          .regex(CLUSTER_DOMAIN_PATTERN, CLUSTER_DOMAIN_HINT)
+          .default(DEFAULT_CLUSTER_DOMAIN),
       })
       .strict()
       .prefault({}),
@@ -220,6 +231,7 @@ const ENV: Record<string, string[]> = {
   EGRESSLENS_FORMAT: ['format'],
   EGRESSLENS_LOG_LEVEL: ['logLevel'],
   EGRESSLENS_TTL_DAYS: ['ttlDays'],
+  EGRESSLENS_CLUSTER_DOMAIN: ['reports', 'clusterDomain'],
   EGRESSLENS_CLICKHOUSE_URL: ['clickhouse', 'url'],
   EGRESSLENS_CLICKHOUSE_USER: ['clickhouse', 'username'],
   EGRESSLENS_CLICKHOUSE_PASSWORD: ['clickhouse', 'password'],
