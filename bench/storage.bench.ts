@@ -119,6 +119,7 @@ async function measure(set: string, rows: number): Promise<Usage> {
   const dir = join(work, 'store');
   try {
     const store = await fill(set, rows, dir, work);
+    const before = await tableUsage(store, 'access_log');
     const t0 = performance.now();
     await store.command('OPTIMIZE TABLE access_log FINAL');
     await store.command('OPTIMIZE TABLE dead_letters FINAL');
@@ -140,6 +141,9 @@ async function measure(set: string, rows: number): Promise<Usage> {
       `  access_log: ${u.rows.toLocaleString('en')} rows in ${u.parts} part(s) after OPTIMIZE FINAL (${mergeSeconds.toFixed(1)} s): ` +
         `${perRow(u.onDisk)} bytes/row on disk = ${(u.onDisk / u.rows).toFixed(1)} MB per million rows ` +
         `(compressed ${perRow(u.compressed)}, uncompressed ${perRow(u.uncompressed)} bytes/row, ratio ${(u.uncompressed / u.compressed).toFixed(1)})`,
+    );
+    console.log(
+      `  before the merge: ${before.parts} active part(s), ${(before.onDisk / before.rows).toFixed(1)} bytes/row`,
     );
     console.log(
       `  dead_letters: ${dead.rows} rows, ${dead.onDisk} bytes; the whole store directory: ${(dirBytes(dir) / MB).toFixed(1)} MB, of which ${(replaced / MB).toFixed(1)} MB are parts the merge replaced, deleted after old_parts_lifetime (8 min)`,
