@@ -4,28 +4,32 @@
  * - high: bench/high-cardinality-data.ts (tens of thousands of destinations, all inside 23 h);
  * - lines: generated Istio text lines (bench/generate-lines.ts) through the real pipeline, `egresslens ingest
  *   FILE` in a child process, because the two loaders above fill columns from SQL and may compress
- *   differently from what intake writes (request ids, addresses, user agents, k8s columns).
+ *   differently from what intake writes (request ids, addresses, user agents, k8s columns). Every line has a
+ *   fresh random pod address and external address: the worst case for compression;
+ * - lines-pooled: the same lines with pod addresses drawn from 5,000 and external addresses from 2,000, as a
+ *   mesh repeats them (request ids and ephemeral ports stay random, as they are).
  * Each set, at each row count, goes into an empty embedded store and is merged (`OPTIMIZE TABLE … FINAL`), then
  * system.parts (active parts) gives bytes on disk, compressed and uncompressed bytes, and system.columns the
  * columns that take the most. dead_letters is counted too (the generated lines all parse, so it should be
  * empty; a row there costs its raw line, ZSTD-compressed).
  *
- *   npm run bench:storage -- [--rows 1000000,3000000] [--sets baseline,high,lines] [--columns 8]
+ *   npm run bench:storage -- [--rows 1000000,3000000] [--sets baseline,high,lines,lines-pooled] [--columns 8]
  */
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChdbStore } from '../store/chdb-store.js';
+import { type GenerateOptions, LineGenerator } from './generate-lines.js';
 import { loadHighCardinalityData } from './high-cardinality-data.js';
 import { loadReportData } from './report-data.js';
 import { runCli } from './run-child.js';
-import { writeLogFile } from './write-log-file.js';
 
 const { values: args } = parseArgs({
   options: {
     rows: { type: 'string', default: process.env.BENCH_ROWS ?? '1000000,3000000' },
-    sets: { type: 'string', default: 'baseline,high,lines' },
+    sets: { type: 'string', default: 'baseline,high,lines,lines-pooled' },
     columns: { type: 'string', default: '8' },
   },
 });
@@ -33,7 +37,7 @@ const ROW_COUNTS = args.rows.split(',').map(Number);
 const SETS = args.sets.split(',');
 const TOP_COLUMNS = Number(args.columns);
 for (const set of SETS) {
-  if (!['baseline', 'high', 'lines'].includes(set)) throw new Error(`unknown set ${set}`);
+  if (!['baseline', 'high', 'lines', 'lines-pooled'].includes(set)) throw new Error(`unknown set ${set}`);
 }
 
 interface Usage {
@@ -95,10 +99,35 @@ function dirBytes(dir: string): number {
   return total;
 }
 
+const POOLS = { pods: 5_000, destinations: 2_000 };
+
+/** Writes `lines` generated Istio lines to `path`, streaming; their bytes. */
+async function writeLines(path: string, lines: number, opts: GenerateOptions): Promise<number> {
+  const out = createWriteStream(path);
+  const gen = new LineGenerator(opts);
+  let bytes = 0;
+  let parts: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    parts.push(gen.next().line);
+    if (parts.length === 10_000 || i === lines - 1) {
+      const text = `${parts.join('\n')}\n`;
+      bytes += Buffer.byteLength(text);
+      parts = [];
+      if (!out.write(text)) await once(out, 'drain');
+    }
+  }
+  out.end();
+  await once(out, 'finish');
+  return bytes;
+}
+
 async function fill(set: string, rows: number, dir: string, work: string): Promise<ChdbStore> {
-  if (set === 'lines') {
+  if (set === 'lines' || set === 'lines-pooled') {
     const file = join(work, 'lines.log');
-    const bytes = await writeLogFile(file, rows);
+    const bytes = await writeLines(file, rows, {
+      seed: 7,
+      pools: set === 'lines-pooled' ? POOLS : undefined,
+    });
     const t0 = performance.now();
     const run = await runCli(['ingest', '--data', dir, file]);
     rmSync(file, { force: true });
@@ -173,7 +202,7 @@ async function main(): Promise<void> {
       console.log(`\n== ${set}, ${rows.toLocaleString('en')} rows`);
       const u = await measure(set, rows);
       summary.push(
-        `${set.padEnd(9)} ${rows.toLocaleString('en').padStart(11)} rows  ${(u.onDisk / u.rows).toFixed(1).padStart(6)} bytes/row on disk  ${(u.onDisk / u.rows).toFixed(1).padStart(6)} MB per million rows`,
+        `${set.padEnd(12)} ${rows.toLocaleString('en').padStart(11)} rows  ${(u.onDisk / u.rows).toFixed(1).padStart(6)} bytes/row on disk  ${(u.onDisk / u.rows).toFixed(1).padStart(6)} MB per million rows`,
       );
     }
   }
