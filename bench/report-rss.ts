@@ -1,5 +1,7 @@
 /**
- * Preloaded into a measured child (`node --import`): writes its peak RSS in KiB to $EGRESSLENS_RSS_FILE at exit.
+ * Preloaded into a measured child (`node --import`): writes its peak RSS in KiB to $EGRESSLENS_RSS_FILE at exit,
+ * and to $EGRESSLENS_CPU_FILE, when set, its CPU time (user + system) in microseconds: every thread's, then the
+ * main thread's alone (where the JS runs), NaN off Linux.
  *
  * On Linux it reads VmHWM, the high-water mark of this process's own address space. getrusage's maxRSS is no
  * good here: Linux carries the forking parent's peak across fork and exec into it, so a child of a benchmark
@@ -8,6 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const file = process.env.EGRESSLENS_RSS_FILE;
+const cpuFile = process.env.EGRESSLENS_CPU_FILE;
 
 function peakRssKib(): number {
   try {
@@ -19,6 +22,23 @@ function peakRssKib(): number {
   return process.resourceUsage().maxRSS;
 }
 
+function mainThreadCpuMicros(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in clock ticks of 1/100 s on Linux.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 if (file) {
   process.on('exit', () => writeFileSync(file, String(peakRssKib())));
+}
+if (cpuFile) {
+  process.on('exit', () => {
+    const cpu = process.cpuUsage();
+    writeFileSync(cpuFile, `${cpu.user + cpu.system} ${mainThreadCpuMicros()}`);
+  });
 }

@@ -3,6 +3,7 @@
  * bin, ext, nested maps and arrays), and counts depth and elements the way the limits mean them; decoding a
  * body in slices gives exactly what decoding it in one go gives.
  */
+import { gzipSync } from 'node:zlib';
 import { ExtData, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -117,6 +118,51 @@ describe('sliced decoding', () => {
       expect(sliced, type).toEqual(whole);
       expect(whole.length, type).toBe(3000);
     }
+  });
+
+  it("a gzip body decodes to the same entries whatever its trailer's size field says (it only sizes the buffer)", async () => {
+    const [type, body] = bodies[1]!;
+    const whole = decodeBody(body, { contentType: type, limits });
+    const gz = gzipSync(body);
+    const withSize = (isize: number) => {
+      const copy = Buffer.from(gz);
+      copy.writeUInt32LE(isize >>> 0, copy.length - 4);
+      return copy;
+    };
+    // Two members: the trailer read is the second's, far smaller than the whole.
+    const half = body.indexOf(10, body.length >> 1) + 1;
+    const members = Buffer.concat([gzipSync(body.subarray(0, half)), gzipSync(body.subarray(half))]);
+    const variants: Array<[string, Buffer, boolean]> = [
+      ['exact', gz, true],
+      ['two members', members, true],
+      ['too small', withSize(1), false],
+      ['zero', withSize(0), false],
+      ['too large', withSize(0xffffffff), false],
+    ];
+    for (const [name, gzBody, valid] of variants) {
+      const decoded = await decodeBodySliced(gzBody, {
+        contentType: type,
+        contentEncoding: 'gzip',
+        limits,
+        budget: sliceBudget(60_000),
+      }).catch((e: unknown) => e);
+      // zlib checks ISIZE after inflating: a lying one fails the body as corrupt (400), never truncates it.
+      if (valid) expect(decoded, name).toEqual(whole);
+      else expect((decoded as BodyError).status, name).toBe(400);
+    }
+  });
+
+  it('a gzip bomb whose trailer claims a small size is still cut at maxDecodedBytes (413)', async () => {
+    const bomb = gzipSync(Buffer.alloc(8 << 20), { level: 1 });
+    bomb.writeUInt32LE(100, bomb.length - 4);
+    const err = await decodeBodySliced(bomb, {
+      contentType: 'application/x-ndjson',
+      contentEncoding: 'gzip',
+      limits: { ...limits, maxDecodedBytes: 1 << 20 },
+      budget: sliceBudget(60_000),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BodyError);
+    expect((err as BodyError).status).toBe(413);
   });
 
   it('past its deadline a body is refused with 413 naming ingest.maxDecodeMs', async () => {
