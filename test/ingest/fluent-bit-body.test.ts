@@ -891,6 +891,75 @@ describe('limits and bad input', () => {
   });
 });
 
+describe('records read in one pass (flat records repeating a kubernetes map seen before)', () => {
+  /**
+   * What the general path gives: each record parsed on its own, then entryFromRecord; its line as the bytes
+   * the pipeline gets (a lone surrogate becomes U+FFFD in UTF-8, as the one-pass reader writes it).
+   */
+  const reference = (records: unknown[]) =>
+    records.map((r) => {
+      const e = entryFromRecord(r);
+      return e.line === undefined ? e : { ...e, line: Buffer.from(e.line).toString('utf8') };
+    });
+  const KUBE_B = { ...KUBE, pod_name: 'payments-5d4f9b8c7-abcde', labels: { app: 'payments' } };
+  const lines = [
+    ISTIO_LINE,
+    'with "quotes", a \\ backslash, a tab\t, unicode \u00e9 \ud83d\ude00 and a lone \ud800 surrogate',
+    `${ISTIO_LINE}\r`,
+    JSON.stringify(ENVOY_JSON),
+  ];
+  const records = Array.from({ length: 40 }, (_, i) => ({
+    ...tailRecord(lines[i % lines.length]!, 1793491200 + i / 8),
+    kubernetes: i % 10 < 6 ? KUBE : KUBE_B,
+  }));
+
+  it('give the entries the general path gives, in json_lines and json_stream', () => {
+    const expected = reference(records);
+    expect(decode(jsonLines(records), 'application/x-ndjson')).toEqual(expected);
+    expect(decode(jsonLines(records, '\r\n'), 'application/x-ndjson')).toEqual(expected);
+    expect(decode(jsonStream(records), 'application/json')).toEqual(expected);
+    // Records of no pod, and records with nested values besides the map, mixed in.
+    const mixed = [
+      ...records.slice(0, 5),
+      { log: 'bare' },
+      { log: 'x', extra: { a: [1] } },
+      ...records.slice(5, 9),
+    ];
+    expect(decode(jsonLines(mixed), 'application/x-ndjson')).toEqual(reference(mixed));
+  });
+
+  it("count the repeated map's keys and depth against the limits, as the general path does", () => {
+    // 5 keys of the record plus 13 in KUBE (9, labels 3, annotations 1); labels open 2 levels below the record.
+    const body = jsonLines(records.slice(0, 6));
+    expect(
+      decode(body, 'application/x-ndjson', { limits: { maxKeysPerRecord: 18, maxDepth: 3 } }),
+    ).toHaveLength(6);
+    // The map is the reader's hint by now: the next bodies' records would be read in one pass.
+    const keys = bodyError(() => decode(body, 'application/x-ndjson', { limits: { maxKeysPerRecord: 17 } }));
+    expect(keys.status).toBe(400);
+    expect(keys.message).toBe('record 0 has more than 17 keys (limit ingest.maxKeysPerRecord)');
+    decode(body, 'application/x-ndjson');
+    const depth = bodyError(() => decode(body, 'application/x-ndjson', { limits: { maxDepth: 2 } }));
+    expect(depth.status).toBe(400);
+    expect(depth.message).toMatch(/^record 0 is nested more than 2 levels deep/);
+    // A record with more keys of its own than the limit leaves, after the hinted map's.
+    decode(body, 'application/x-ndjson');
+    const wider = jsonLines([records[0], { ...records[1], a: 1, b: 2 }]);
+    expect(
+      bodyError(() => decode(wider, 'application/x-ndjson', { limits: { maxKeysPerRecord: 19 } })).message,
+    ).toBe('record 1 has more than 19 keys (limit ingest.maxKeysPerRecord)');
+  });
+
+  it('a record over maxRecordBytes among them is a dead letter, the records after it are read', () => {
+    const big = tailRecord('x'.repeat(3000));
+    const body = jsonLines([...records.slice(0, 3), big, ...records.slice(3, 6)]);
+    const out = decode(body, 'application/x-ndjson', { limits: { maxRecordBytes: 2000 } });
+    expect(out).toHaveLength(7);
+    expect(out[3]!.deadLetter?.reason).toMatch(/^record 3 is \d+ bytes, over ingest.maxRecordBytes \(2000\)/);
+    expect(out.filter((e) => e !== out[3])).toEqual(reference([...records.slice(0, 6)]));
+  });
+});
+
 describe('metaFromKubernetes', () => {
   it('takes namespace, pod, container, node and the workload label', () => {
     expect(metaFromKubernetes(KUBE)).toEqual(META);
