@@ -70,10 +70,10 @@ export class JsonRecordReader {
   readNext(
     buf: Buffer,
     start: number,
-    out: ScanNextOptions,
+    out: Omit<ScanNextOptions, 'maxKeys'>,
     limits: { maxKeysPerRecord: number; maxDepth: number },
   ): NextLineRecord | undefined {
-    const rec = this.scanner.scanNext(buf, start, out);
+    const rec = this.scanner.scanNext(buf, start, { ...out, maxKeys: limits.maxKeysPerRecord });
     if (!rec || rec.lineLength < 0 || rec.keys > limits.maxKeysPerRecord) return undefined;
     let meta: SourceMetaLike = EMPTY_META;
     if (rec.kubernetes) {

@@ -179,6 +179,8 @@ export interface ScanNextOptions {
   /** Where the unescaped line is written (at `lineAt`): a buffer at least as long as the body. */
   line: Buffer;
   lineAt: number;
+  /** ingest.maxKeysPerRecord: past it the scan gives up at once, for the general path to refuse the record. */
+  maxKeys: number;
 }
 
 /**
@@ -204,6 +206,7 @@ export class JsonRecordScanner {
   hintShape: HintShape | undefined;
   /** Set by scanNext: only scalars and the hinted kubernetes map are taken, anything nested gives up. */
   private flat = false;
+  private maxKeys = Number.POSITIVE_INFINITY;
 
   /** The spans of a record that is one JSON object; undefined when the bytes are anything else. */
   scan(buf: Buffer): ScannedRecord | undefined {
@@ -226,6 +229,7 @@ export class JsonRecordScanner {
     const own = this.line;
     this.line = opts.line;
     this.lineAt = opts.lineAt;
+    this.maxKeys = opts.maxKeys;
     this.flat = true;
     try {
       return this.scanObject(buf, start);
@@ -297,7 +301,7 @@ export class JsonRecordScanner {
         }
         rec.first = { start, end };
       }
-      rec.keys++;
+      if (++rec.keys > this.maxKeys && this.flat) return undefined;
       i = skipSpace(buf, end);
       if (buf[i] === COMMA) {
         i = skipSpace(buf, i + 1);

@@ -14,9 +14,10 @@
 import { BodyError } from '../body-error.js';
 import type { DecodedEntry } from '../decoded-entry.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../decoded-entry.js';
-import { fluentMsgpackEvents } from '../fluent-msgpack.js';
+import { decodeMsgpackValue, fluentMsgpackEvents } from '../fluent-msgpack.js';
 import { JsonRecordReader } from '../json-record-reader.js';
 import { EMPTY_META } from '../kubernetes-meta.js';
+import { MsgpackRecordReader } from '../msgpack-record-reader.js';
 import { entryFromRecord, stripLineEnd } from '../record-entry.js';
 import { runSliced, runToEnd, type SliceBudget, type Sliced } from '../work-slices.js';
 import { decodeContentEncoding, decodeContentEncodingAsync } from './decode-content-encoding.js';
@@ -151,10 +152,14 @@ export function* decodeBodySteps(
     case 'lines':
       return yield* decodeLines(data, recordLimits);
     case 'msgpack':
-      return yield* fluentMsgpackEvents(data, recordLimits, (e, index) =>
-        e.tooLarge
-          ? oversizeEntry(data, e.tooLarge.start, e.tooLarge.bytes, index, recordLimits.maxRecordBytes)
-          : entryFromRecord(e.record, e.timeMs),
+      return yield* fluentMsgpackEvents(
+        data,
+        recordLimits,
+        (e, index) =>
+          e.tooLarge
+            ? oversizeEntry(data, e.tooLarge.start, e.tooLarge.bytes, index, recordLimits.maxRecordBytes)
+            : entryFromRecord(e.record, e.timeMs),
+        (_, start, end, scanner) => msgpackReader.read(data, start, end, scanner),
       );
     case 'json':
     case 'json_lines':
@@ -171,6 +176,7 @@ export function* decodeBodySteps(
 /** Records above this size take the general path, so the reader's line buffer stays small. */
 const FAST_RECORD_MAX_BYTES = 1 << 20;
 const reader = new JsonRecordReader(jsonShape);
+const msgpackReader = new MsgpackRecordReader(decodeMsgpackValue);
 /** Bytes of input, or items, between pauses of a sliced decode. */
 const SLICE_BYTES = 256 << 10;
 const SLICE_ITEMS = 256;

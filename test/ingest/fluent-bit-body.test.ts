@@ -960,6 +960,62 @@ describe('records read in one pass (flat records repeating a kubernetes map seen
   });
 });
 
+describe('msgpack events read without decoding them (the line as sent, the kubernetes map compared)', () => {
+  const KUBE_B = { ...KUBE, pod_name: 'payments-5d4f9b8c7-abcde', labels: { app: 'payments' } };
+  const lines = [ISTIO_LINE, `${ISTIO_LINE}\r`, 'unicode é 😀 "quoted"', JSON.stringify(ENVOY_JSON)];
+  /** Event i: seconds and nanoseconds, and its record. */
+  const events = Array.from({ length: 30 }, (_, i) => {
+    const kubernetes = i % 10 < 6 ? KUBE : KUBE_B;
+    const record: Record<string, unknown> =
+      i % 7 === 3
+        ? { time: '2026-11-01T00:00:00.1Z', stream: 'stdout', logtag: 'F', message: lines[i % 4], kubernetes }
+        : { log: `${lines[i % 4]}\n`, stream: 'stdout', time: '2026-11-01T00:00:00.003Z', kubernetes };
+    if (i === 5) record['extra'] = { nested: [1, 2] }; // read the general way
+    if (i === 6) delete record['kubernetes'];
+    return { seconds: 1793491200 + i, nanoseconds: (i * 37_000_000) % 1e9, record };
+  });
+  const expected = events.map((e) =>
+    asText(entryFromRecord(e.record, e.seconds * 1000 + Math.floor(e.nanoseconds / 1e6))),
+  );
+
+  it('give the entries the general path gives, for v2 and forward events', () => {
+    const v2 = msgpack(events.map((e) => [[eventTime(e.seconds, e.nanoseconds), {}], e.record]));
+    expect(decode(v2, 'application/msgpack')).toEqual(expected);
+    const forward = msgpack(events.map((e) => [eventTime(e.seconds, e.nanoseconds), e.record]));
+    expect(decode(forward, 'application/msgpack')).toEqual(expected);
+    // Integer timestamps and group markers are read the general way, in the same body.
+    const mixed = msgpack([
+      [[eventTime(-1 >>> 0, 0), { otlp: {} }], {}],
+      [1793491200, { log: 'legacy', kubernetes: KUBE }],
+      [[eventTime(events[0]!.seconds, events[0]!.nanoseconds), {}], events[0]!.record],
+      [[eventTime(-2 >>> 0, 0), {}], {}],
+    ]);
+    expect(decode(mixed, 'application/msgpack')).toEqual([
+      { line: 'legacy', meta: META, timeMs: 1793491200000 },
+      expected[0],
+    ]);
+  });
+
+  it('a record the general path refuses is refused, not read: a str __proto__ key, a bad EventTime inside', () => {
+    const good = [[eventTime(1793491200, 0), {}], { log: 'x', kubernetes: KUBE }];
+    const proto = Buffer.concat([
+      msgpack([good]),
+      // { log: 'x', __proto__: 1 } written by hand: the encoder would not write that key.
+      Buffer.from([0x92, 0x92, 0xd7, 0x00, 0x6a, 0xe8, 0x1c, 0x00, 0, 0, 0, 0, 0x80, 0x82]),
+      encode('log'),
+      encode('x'),
+      encode('__proto__'),
+      encode(1),
+    ]);
+    expect(bodyError(() => decode(proto, 'application/msgpack')).status).toBe(400);
+    const badTime = msgpack([
+      good,
+      [[eventTime(1793491200, 0), {}], { log: 'x', kubernetes: { t: new ExtData(0, new Uint8Array(4)) } }],
+    ]);
+    expect(bodyError(() => decode(badTime, 'application/msgpack')).status).toBe(400);
+  });
+});
+
 describe('metaFromKubernetes', () => {
   it('takes namespace, pod, container, node and the workload label', () => {
     expect(metaFromKubernetes(KUBE)).toEqual(META);
