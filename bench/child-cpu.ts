@@ -3,7 +3,7 @@
  * benchmark can report CPU seconds per line next to wall-clock rates, which other load on the machine skews.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -32,6 +32,34 @@ export function processCpuSeconds(pid: number | undefined, mainThread = false): 
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU seconds of process `pid` by thread name (chDB names its pools, V8 its GC workers `V8 DefaultWorke`,
+ * libuv `libuv-worker`), largest first: which part of a server the CPU went to. Threads that already
+ * ended are not counted.
+ */
+export function cpuByThreadName(pid: number | undefined): Array<[string, number]> {
+  const out = new Map<string, number>();
+  if (pid === undefined) return [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpu = (Number(fields[11]) + Number(fields[12])) / clockTicks();
+      out.set(name, (out.get(name) ?? 0) + cpu);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return [...out].sort((a, b) => b[1] - a[1]);
 }
 
 /** This process's CPU seconds (user + system) since `since` (a process.cpuUsage() value). */

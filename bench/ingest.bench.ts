@@ -23,7 +23,7 @@ import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
 import { ChdbStore } from '../store/chdb-store.js';
 import { RowEncoder } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
-import { ownCpuSeconds, processCpuSeconds } from './child-cpu.js';
+import { cpuByThreadName, ownCpuSeconds, processCpuSeconds } from './child-cpu.js';
 import { fluentHttpBodies, type HttpBodyFormat } from './fluent-http-bodies.js';
 import { CLI, cpuProfileArgs, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
@@ -81,7 +81,13 @@ async function fileIngest(
   file: string,
   dir: string,
   profile?: string,
-): Promise<{ peakRssMb: number; seconds: number; cpuSeconds: number; mainThreadCpuSeconds: number }> {
+): Promise<{
+  peakRssMb: number;
+  seconds: number;
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number;
+  threads: Array<[string, number]>;
+}> {
   const run = await runCli(['ingest', '--data', dir, file], {
     nodeArgs: profile ? cpuProfileArgs(profile) : [],
   });
@@ -91,6 +97,7 @@ async function fileIngest(
     seconds: run.seconds,
     cpuSeconds: run.cpuSeconds,
     mainThreadCpuSeconds: run.mainThreadCpuSeconds,
+    threads: run.threads,
   };
 }
 
@@ -107,6 +114,8 @@ interface HttpRun {
   retries: number;
   /** Batches the server sealed (inserts into access_log). */
   batches: number;
+  /** CPU seconds by thread name at the end. */
+  threads: Array<[string, number]>;
   latencyMs: { p50: number; p99: number; max: number };
 }
 
@@ -159,6 +168,7 @@ async function httpIntake(lines: string[], format: HttpBodyFormat, name: string)
   const batches = Number(/^egresslens_batches_total\S* (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
   const cpuSeconds = processCpuSeconds(child.pid);
   const mainThreadCpuSeconds = processCpuSeconds(child.pid, true);
+  const threads = cpuByThreadName(child.pid);
   child.kill('SIGTERM');
   await new Promise((r) => child.on('close', r));
   rmSync(dir, { recursive: true, force: true });
@@ -174,6 +184,7 @@ async function httpIntake(lines: string[], format: HttpBodyFormat, name: string)
     requests: bodies.length,
     retries,
     batches,
+    threads,
     latencyMs: { p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1]! },
   };
 }
@@ -223,6 +234,13 @@ async function main(): Promise<void> {
     );
   }
   lines.length = 0;
+  const byThread = (threads: Array<[string, number]>) =>
+    threads
+      .slice(0, 6)
+      .map(([name, s]) => `${name} ${s.toFixed(1)} s`)
+      .join(', ');
+  console.log(`  (b) CPU by thread: ${byThread(b1.threads)}`);
+  for (const v of c) console.log(`  (${v.id}) serve CPU by thread: ${byThread(v.run.threads)}`);
 
   rmSync(join(work, 'ceiling'), { recursive: true, force: true });
   rmSync(join(work, 'file-1m'), { recursive: true, force: true });

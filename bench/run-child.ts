@@ -15,6 +15,8 @@ export interface ChildRun {
   cpuSeconds: number;
   /** The part of cpuSeconds on the main thread, where the JS runs. */
   mainThreadCpuSeconds: number;
+  /** CPU seconds by thread name at exit, largest first. */
+  threads: Array<[string, number]>;
   code: number | null;
   stderr: string;
 }
@@ -40,16 +42,21 @@ export async function runCli(
   let peakRssMb = Number.NaN;
   let cpuSeconds = Number.NaN;
   let mainThreadCpuSeconds = Number.NaN;
+  let threads: Array<[string, number]> = [];
   try {
     peakRssMb = Number(readFileSync(rssFile, 'utf8')) / 1024;
-    const [all, main] = readFileSync(cpuFile, 'utf8').split(' ');
+    const [totals, byThread] = readFileSync(cpuFile, 'utf8').split('\n');
+    const [all, main] = (totals ?? '').split(' ');
+    threads = Object.entries(JSON.parse(byThread ?? '{}') as Record<string, number>).sort(
+      (a, b) => b[1] - a[1],
+    );
     cpuSeconds = Number(all) / 1e6;
     mainThreadCpuSeconds = Number(main) / 1e6;
   } catch {
     // the child died before its exit hook ran
   }
   rmSync(dir, { recursive: true, force: true });
-  return { seconds, peakRssMb, cpuSeconds, mainThreadCpuSeconds, code, stderr };
+  return { seconds, peakRssMb, cpuSeconds, mainThreadCpuSeconds, threads, code, stderr };
 }
 
 /**

@@ -5,13 +5,7 @@
  * and HTTP bodies both go through it; anything else is left to JSON.parse and entryFromRecord, which give
  * the same result more slowly.
  */
-import {
-  type HintShape,
-  JsonRecordScanner,
-  type ScanNextOptions,
-  type ScannedRecord,
-  type ValueSpan,
-} from './json-record-scan.js';
+import { type HintShape, JsonRecordScanner, type ScannedRecord, type ValueSpan } from './json-record-scan.js';
 import { EMPTY_META, metaFromKubernetes } from './kubernetes-meta.js';
 import { findRecordDate, KNOWN_DATE_KEYS, timeValueToMs } from './record-time.js';
 import type { SourceMetaLike } from './row-sources.js';
@@ -63,17 +57,18 @@ export class JsonRecordReader {
 
   /**
    * The record starting at `buf[start]` of a body of records back to back, when it is a flat one within the
-   * limits (JsonRecordScanner.scanNext): its line is unescaped into `out.line` at `out.lineAt`. Undefined for
+   * limits (JsonRecordScanner.scanNext): its line is unescaped into `line` at `lineAt`. Undefined for
    * anything else, which the caller scans for its limits and reads the general way (that read, through
    * read(), makes a new kubernetes map the hint for the records after it).
    */
   readNext(
     buf: Buffer,
     start: number,
-    out: Omit<ScanNextOptions, 'maxKeys'>,
+    line: Buffer,
+    lineAt: number,
     limits: { maxKeysPerRecord: number; maxDepth: number },
   ): NextLineRecord | undefined {
-    const rec = this.scanner.scanNext(buf, start, { ...out, maxKeys: limits.maxKeysPerRecord });
+    const rec = this.scanner.scanNext(buf, start, line, lineAt, limits.maxKeysPerRecord);
     if (!rec || rec.lineLength < 0 || rec.keys > limits.maxKeysPerRecord) return undefined;
     let meta: SourceMetaLike = EMPTY_META;
     if (rec.kubernetes) {
@@ -81,8 +76,7 @@ export class JsonRecordReader {
       if (this.scanner.hintShape!.level + 1 >= limits.maxDepth || !this.last) return undefined;
       meta = this.last.meta;
     }
-    const line = out.line;
-    const from = out.lineAt;
+    const from = lineAt;
     let length = rec.lineLength;
     while (length > 0 && (line[from + length - 1] === 10 || line[from + length - 1] === 13)) length--;
     return { length, meta, timeMs: recordTime(buf, rec), end: rec.end };

@@ -174,15 +174,6 @@ function keyIs(buf: Buffer, start: number, end: number, key: Buffer): boolean {
   return true;
 }
 
-/** The record scanned by JsonRecordScanner.scanNext, which leaves the checks JSON.parse makes to it. */
-export interface ScanNextOptions {
-  /** Where the unescaped line is written (at `lineAt`): a buffer at least as long as the body. */
-  line: Buffer;
-  lineAt: number;
-  /** ingest.maxKeysPerRecord: past it the scan gives up at once, for the general path to refuse the record. */
-  maxKeys: number;
-}
-
 /**
  * What a record's `kubernetes` map adds to the record's limits, for records that repeat a map scanned before:
  * its keys and array elements, and the deepest level of the map a container opens at (the map itself at 0).
@@ -223,13 +214,21 @@ export class JsonRecordScanner {
    * The record that is the JSON object starting at `buf[start]` of a body of many, with its end; undefined
    * for anything else, to be scanned for limits and read the general way. Only flat records are taken:
    * scalar values, and a `kubernetes` map equal to the hint, whose shape is known, so the record's keys and
-   * depth are known without scanning anything nested. The line is unescaped into `opts.line` at `lineAt`.
+   * depth are known without scanning anything nested. The line is unescaped into `line` (a buffer at least
+   * as long as the body) at `lineAt`. Past `maxKeys` (ingest.maxKeysPerRecord) it gives up at once, for the
+   * general path to refuse the record.
    */
-  scanNext(buf: Buffer, start: number, opts: ScanNextOptions): ScannedRecord | undefined {
+  scanNext(
+    buf: Buffer,
+    start: number,
+    line: Buffer,
+    lineAt: number,
+    maxKeys: number,
+  ): ScannedRecord | undefined {
     const own = this.line;
-    this.line = opts.line;
-    this.lineAt = opts.lineAt;
-    this.maxKeys = opts.maxKeys;
+    this.line = line;
+    this.lineAt = lineAt;
+    this.maxKeys = maxKeys;
     this.flat = true;
     try {
       return this.scanObject(buf, start);

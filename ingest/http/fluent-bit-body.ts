@@ -259,12 +259,7 @@ class JsonEntries {
   /** The record at `start` read in one pass, when it is flat and short enough; false to read it the general way. */
   private readFlat(start: number): boolean {
     this.viewAt(start);
-    const rec = reader.readNext(
-      this.view,
-      start,
-      { line: this.linesBuffer(), lineAt: this.pos },
-      this.limits,
-    );
+    const rec = reader.readNext(this.view, start, this.linesBuffer(), this.pos, this.limits);
     if (!rec || rec.end - start > this.maxRecordBytes) return false;
     this.records.accept(rec.end);
     this.lastBytes = rec.end - start;
