@@ -96,7 +96,9 @@ export class MsgpackRecordReader {
       meta = found;
     }
     return {
-      bytes: buf.subarray(lineStart, lineEnd),
+      bytes: buf,
+      start: lineStart,
+      end: lineEnd,
       meta,
       timeMs: seconds * 1000 + Math.floor(nanoseconds / 1e6),
     };

@@ -283,7 +283,7 @@ class JsonEntries {
   }
 
   private pushLine(length: number, meta: DecodedEntry['meta'], timeMs: number | undefined): void {
-    const entry: DecodedEntry = { bytes: this.lines!.subarray(this.pos, this.pos + length), meta };
+    const entry: DecodedEntry = { bytes: this.lines!, start: this.pos, end: this.pos + length, meta };
     if (timeMs !== undefined) entry.timeMs = timeMs;
     this.pos += length;
     this.entries.push(entry);
