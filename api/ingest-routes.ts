@@ -263,10 +263,13 @@ async function appendEntries(
     ctx.timeMs = e.timeMs;
     if (e.deadLetter) {
       pipeline.appendDeadLetter(e.deadLetter.reason, e.deadLetter.raw, ctx);
-    } else if (e.line === '' || e.bytes?.length === 0) {
-      pipeline.appendDeadLetter('empty log line', '', ctx);
     } else if (e.bytes) {
-      if (!cri.skip(ctx, e.bytes, 0, e.bytes.length)) pipeline.appendLine(e.bytes, 0, e.bytes.length, ctx);
+      const start = e.start ?? 0;
+      const end = e.end ?? e.bytes.length;
+      if (end === start) pipeline.appendDeadLetter('empty log line', '', ctx);
+      else if (!cri.skip(ctx, e.bytes, start, end)) pipeline.appendLine(e.bytes, start, end, ctx);
+    } else if (e.line === '') {
+      pipeline.appendDeadLetter('empty log line', '', ctx);
     } else if (e.line !== undefined) {
       bytes.write(e.line);
       if (!cri.skip(ctx, bytes.buf, bytes.start, bytes.end))

@@ -3,30 +3,42 @@
  *   (a) the store's insert ceiling: the rows, already encoded as JSONCompactEachRow in 50k-row batches,
  *       inserted straight into a fresh embedded store (this process)
  *   (b) `egresslens ingest FILE` end to end in a child process (read, parse, encode, insert)
- *   (c) HTTP intake: a child `egresslens serve`, fed Fluent Bit json_lines bodies of 1,000 records by a
- *       client with many requests in flight (as many Fluent Bit workers would)
+ *   (c) HTTP intake: a child `egresslens serve`, fed Fluent Bit bodies of 1,000 records by a client with many
+ *       requests in flight (as many Fluent Bit workers would), once per body format, each against a fresh
+ *       data directory and a fresh child: (c1) json_lines, (c2) json_lines + gzip (the README's output),
+ *       (c3) msgpack; the bodies are built before the clock starts
  * and the peak RSS of (b) for 1 M and for 5 M lines.
+ *
+ * Next to each rate: the CPU seconds the measured process spent (per million lines, and lines per CPU second
+ * = per core), which other load on a shared machine skews far less than wall time; for (c) also the client's
+ * own CPU share, since it competes with the server for the same cores. BENCH_CPU_PROF=<dir> makes the (b) and
+ * (c) children write CPU profiles there (ingest-file.cpuprofile, serve-c1.cpuprofile, ...).
  */
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
 import { ChdbStore } from '../store/chdb-store.js';
 import { RowEncoder } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
-import { CLI, runCli, waitReady } from './run-child.js';
+import { cpuByThreadName, ownCpuSeconds, processCpuSeconds } from './child-cpu.js';
+import { fluentHttpBodies, type HttpBodyFormat } from './fluent-http-bodies.js';
+import { CLI, cpuProfileArgs, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
+/** 0 skips the RSS comparison on a bigger file. */
 const BIG_LINES = Number(process.env.BENCH_BIG_LINES ?? 5_000_000);
 const HTTP_CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 64);
 const BATCH_ROWS = 50_000;
+/** `c1,c3`: only these HTTP variants (while iterating); all of them by default. */
+const ONLY = process.env.BENCH_HTTP_VARIANTS?.split(',');
 
 const work = mkdtempSync(join(tmpdir(), 'egresslens-bench-ingest-'));
 
-async function insertCeiling(file: string): Promise<number> {
+async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cpuSeconds: number }> {
   const text = readFileSync(file);
   const decoder = new LineDecoder('auto');
   const source = { source: 'file', namespace: '', pod: '', container: '', workload: '', node: '' };
@@ -47,6 +59,7 @@ async function insertCeiling(file: string): Promise<number> {
   if (encoder.rows) batches.push(encoder.take());
   const store = ChdbStore.open(join(work, 'ceiling'));
   await store.migrate();
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   for (const body of batches) {
     await store.insert({
@@ -57,80 +70,137 @@ async function insertCeiling(file: string): Promise<number> {
     });
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpuSeconds = ownCpuSeconds(cpu);
   const n = (await store.query<{ n: number }>('SELECT count() AS n FROM access_log'))[0]?.n;
   await store.close();
   if (Number(n) !== LINES) throw new Error(`ceiling stored ${n} rows, expected ${LINES}`);
-  return LINES / seconds;
+  return { linesPerSecond: LINES / seconds, cpuSeconds };
 }
 
-async function fileIngest(file: string, dir: string): Promise<{ peakRssMb: number; seconds: number }> {
-  const run = await runCli(['ingest', '--data', dir, file]);
+async function fileIngest(
+  file: string,
+  dir: string,
+  profile?: string,
+): Promise<{
+  peakRssMb: number;
+  seconds: number;
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number;
+  threads: Array<[string, number]>;
+}> {
+  const run = await runCli(['ingest', '--data', dir, file], {
+    nodeArgs: profile ? cpuProfileArgs(profile) : [],
+  });
   if (run.code !== 0) throw new Error(`ingest failed: ${run.stderr}`);
-  return { peakRssMb: run.peakRssMb, seconds: run.seconds };
+  return {
+    peakRssMb: run.peakRssMb,
+    seconds: run.seconds,
+    cpuSeconds: run.cpuSeconds,
+    mainThreadCpuSeconds: run.mainThreadCpuSeconds,
+    threads: run.threads,
+  };
 }
 
-async function httpIntake(file: string): Promise<number> {
+interface HttpRun {
+  linesPerSecond: number;
+  /** CPU of the serve child from its start to the last 2xx, and the part spent starting up. */
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number;
+  startupCpuSeconds: number;
+  /** This process's CPU while it sent the bodies. */
+  clientCpuSeconds: number;
+  seconds: number;
+  requests: number;
+  retries: number;
+  /** Batches the server sealed (inserts into access_log). */
+  batches: number;
+  /** CPU seconds by thread name at the end. */
+  threads: Array<[string, number]>;
+  latencyMs: { p50: number; p99: number; max: number };
+}
+
+async function httpIntake(lines: string[], format: HttpBodyFormat, name: string): Promise<HttpRun> {
+  const bodies = fluentHttpBodies(lines, format, 1000);
   const port = 18000 + Math.floor(Math.random() * 1000);
-  const dir = join(work, 'http');
+  const dir = join(work, `http-${name}`);
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--data', dir, '--port', String(port), '--log-level', 'warn'],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
+    [
+      ...cpuProfileArgs(`serve-${name}`),
+      CLI,
+      'serve',
+      '--data',
+      dir,
+      '--port',
+      String(port),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const base = `http://127.0.0.1:${port}`;
   await waitReady(base);
-  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  const bodies: string[] = [];
-  const date = Date.now() / 1000;
-  for (let i = 0; i < lines.length; i += 1000) {
-    bodies.push(
-      lines
-        .slice(i, i + 1000)
-        .map((log, k) =>
-          JSON.stringify({
-            date: date + k / 1000,
-            log,
-            stream: 'stdout',
-            kubernetes: {
-              namespace_name: 'shop',
-              pod_name: `checkout-7f9c8d-${(i / 1000) % 20}`,
-              container_name: 'istio-proxy',
-              host: 'node-1',
-              labels: { app: 'checkout' },
-            },
-          }),
-        )
-        .join('\n'),
-    );
-  }
+  const startupCpuSeconds = processCpuSeconds(child.pid);
   let next = 0;
   let retries = 0;
+  const latencies: number[] = [];
+  const clientCpu = process.cpuUsage();
   const t0 = performance.now();
   const worker = async () => {
     while (next < bodies.length) {
-      const body = bodies[next++]!;
+      const { body, headers } = bodies[next++]!;
+      const sent = performance.now();
       for (;;) {
-        const res = await fetch(`${base}/v1/ingest/fluent-bit`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-ndjson' },
-          body,
-        });
+        const res = await fetch(`${base}/v1/ingest/fluent-bit`, { method: 'POST', headers, body });
         await res.arrayBuffer();
         if (res.ok) break;
         if (res.status !== 429 && res.status !== 503) throw new Error(`intake answered ${res.status}`);
         retries++;
         await new Promise((r) => setTimeout(r, 50));
       }
+      latencies.push(performance.now() - sent);
     }
   };
   await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, worker));
   const seconds = (performance.now() - t0) / 1000;
+  const clientCpuSeconds = ownCpuSeconds(clientCpu);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const batches = Number(/^egresslens_batches_total\S* (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
+  const cpuSeconds = processCpuSeconds(child.pid);
+  const mainThreadCpuSeconds = processCpuSeconds(child.pid, true);
+  const threads = cpuByThreadName(child.pid);
   child.kill('SIGTERM');
   await new Promise((r) => child.on('close', r));
-  console.log(`  (c) ${bodies.length} requests, ${retries} answered 429/503 and retried`);
-  return lines.length / seconds;
+  rmSync(dir, { recursive: true, force: true });
+  latencies.sort((x, y) => x - y);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return {
+    linesPerSecond: lines.length / seconds,
+    cpuSeconds,
+    mainThreadCpuSeconds,
+    startupCpuSeconds,
+    clientCpuSeconds,
+    seconds,
+    requests: bodies.length,
+    retries,
+    batches,
+    threads,
+    latencyMs: { p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1]! },
+  };
+}
+
+const HTTP_VARIANTS: Array<{ id: string; format: HttpBodyFormat; label: string }> = [
+  { id: 'c1', format: 'json_lines', label: 'json_lines' },
+  { id: 'c2', format: 'json_lines_gzip', label: 'json_lines + gzip' },
+  { id: 'c3', format: 'msgpack', label: 'msgpack' },
+];
+
+const rate = (n: number) => Math.round(n).toLocaleString('en');
+
+/** CPU seconds per million lines and lines per CPU second, the figures other load on the machine skews least. */
+function cpuFigures(cpuSeconds: number, lines: number, mainThread?: number): string {
+  const main = mainThread === undefined ? '' : ` (main thread ${mainThread.toFixed(1)} s)`;
+  return `CPU ${cpuSeconds.toFixed(1)} s${main} = ${((cpuSeconds * 1e6) / lines).toFixed(2)} s per M lines, ${rate(lines / cpuSeconds)} lines/s per core`;
 }
 
 async function main(): Promise<void> {
@@ -138,34 +208,53 @@ async function main(): Promise<void> {
   const bytes = await writeLogFile(file, LINES);
   console.log(`generated ${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(0)} MB`);
 
-  const a = await insertCeiling(file);
+  const ceiling = await insertCeiling(file);
+  const a = ceiling.linesPerSecond;
   console.log(
-    `(a) store insert ceiling (pre-encoded, 50k-row batches): ${Math.round(a).toLocaleString('en')} lines/s`,
+    `(a) store insert ceiling (pre-encoded, 50k-row batches): ${rate(a)} lines/s; ${cpuFigures(ceiling.cpuSeconds, LINES)}`,
   );
 
-  const b1 = await fileIngest(file, join(work, 'file-1m'));
+  const b1 = await fileIngest(file, join(work, 'file-1m'), 'ingest-file');
   const b = LINES / b1.seconds;
   console.log(
-    `(b) egresslens ingest, end to end:                     ${Math.round(b).toLocaleString('en')} lines/s, peak RSS ${b1.peakRssMb.toFixed(0)} MB`,
+    `(b) egresslens ingest, end to end:                     ${rate(b)} lines/s, peak RSS ${b1.peakRssMb.toFixed(0)} MB; ${cpuFigures(b1.cpuSeconds, LINES, b1.mainThreadCpuSeconds)}`,
   );
 
-  const c = await httpIntake(file);
-  console.log(
-    `(c) HTTP intake, Fluent Bit json_lines x1000, ${HTTP_CONCURRENCY} in flight: ${Math.round(c).toLocaleString('en')} lines/s`,
-  );
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const c: Array<{ id: string; label: string; run: HttpRun }> = [];
+  for (const v of HTTP_VARIANTS.filter((x) => !ONLY || ONLY.includes(x.id))) {
+    const run = await httpIntake(lines, v.format, v.id);
+    c.push({ id: v.id, label: v.label, run });
+    const cores = availableParallelism();
+    console.log(
+      `(${v.id}) HTTP intake, Fluent Bit ${v.label} x1000, ${HTTP_CONCURRENCY} in flight: ${rate(run.linesPerSecond)} lines/s; serve ${cpuFigures(run.cpuSeconds, LINES, run.mainThreadCpuSeconds)} (${run.startupCpuSeconds.toFixed(1)} s of it starting up)`,
+    );
+    console.log(
+      `  (${v.id}) ${run.requests} requests, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
+    );
+  }
+  lines.length = 0;
+  const byThread = (threads: Array<[string, number]>) =>
+    threads
+      .slice(0, 6)
+      .map(([name, s]) => `${name} ${s.toFixed(1)} s`)
+      .join(', ');
+  console.log(`  (b) CPU by thread: ${byThread(b1.threads)}`);
+  for (const v of c) console.log(`  (${v.id}) serve CPU by thread: ${byThread(v.run.threads)}`);
 
   rmSync(join(work, 'ceiling'), { recursive: true, force: true });
   rmSync(join(work, 'file-1m'), { recursive: true, force: true });
-  rmSync(join(work, 'http'), { recursive: true, force: true });
-  const big = join(work, 'access-5m.log');
-  await writeLogFile(big, BIG_LINES, 11);
   rmSync(file, { force: true });
-  const b5 = await fileIngest(big, join(work, 'file-5m'));
-  console.log(
-    `peak RSS of egresslens ingest: ${b1.peakRssMb.toFixed(0)} MB for ${LINES.toLocaleString('en')} lines, ${b5.peakRssMb.toFixed(0)} MB for ${BIG_LINES.toLocaleString('en')} lines (${((100 * (b5.peakRssMb - b1.peakRssMb)) / b1.peakRssMb).toFixed(1)} %)`,
-  );
+  if (BIG_LINES > 0) {
+    const big = join(work, 'access-5m.log');
+    await writeLogFile(big, BIG_LINES, 11);
+    const b5 = await fileIngest(big, join(work, 'file-5m'));
+    console.log(
+      `peak RSS of egresslens ingest: ${b1.peakRssMb.toFixed(0)} MB for ${LINES.toLocaleString('en')} lines, ${b5.peakRssMb.toFixed(0)} MB for ${BIG_LINES.toLocaleString('en')} lines (${((100 * (b5.peakRssMb - b1.peakRssMb)) / b1.peakRssMb).toFixed(1)} %)`,
+    );
+  }
   console.log(`b/a = ${(b / a).toFixed(2)}`);
-  console.log(`c/a = ${(c / a).toFixed(2)}`);
+  for (const v of c) console.log(`c/a = ${(v.run.linesPerSecond / a).toFixed(2)} (${v.id}, ${v.label})`);
   rmSync(work, { recursive: true, force: true });
 }
 

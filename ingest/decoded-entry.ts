@@ -18,6 +18,12 @@ export interface DecodedEntry {
   line?: string;
   /** The same line as UTF-8 bytes, instead of `line`, for records read without JSON.parse (bytes as sent, not repaired). */
   bytes?: Buffer;
+  /**
+   * Where the line is in `bytes` (end exclusive), when `bytes` is a buffer shared by many entries (a body's
+   * unescaped lines, a msgpack body): no Buffer object per line. The whole of `bytes` when absent.
+   */
+  start?: number;
+  end?: number;
   /** An access-log object Fluent Bit already parsed (its envoy/istio-envoy-proxy regex parser keys, or an Envoy JSON log merged into the record by the kubernetes filter's merge_log, top-level or under a merge key), when there is no raw line. */
   object?: Record<string, unknown>;
   meta: SourceMeta;

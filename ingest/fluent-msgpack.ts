@@ -104,10 +104,34 @@ export function* fluentMsgpackEvents<T>(
   buf: Uint8Array,
   limits: MsgpackLimits,
   map: (e: FluentEvent, index: number) => T,
+  fast?: FastEvent<T>,
 ): Sliced<T[]> {
-  const events = new MsgpackEvents(buf, limits, map);
+  const events = new MsgpackEvents(buf, limits, map, fast);
   while (!events.step()) yield;
   return events.out;
+}
+
+/**
+ * Reads the event `buf[start..end)` (within the limits, as the header scanner found) without decoding it,
+ * when it can; undefined to decode it the general way (MsgpackRecordReader).
+ */
+export type FastEvent<T> = (
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  scanner: MsgpackScanner,
+) => T | undefined;
+
+const unlimited = new Decoder({ extensionCodec, mapKeyConverter: mapKey });
+const NO_LIMITS: MsgpackLimits = {
+  maxRecords: Number.POSITIVE_INFINITY,
+  maxKeysPerRecord: Number.POSITIVE_INFINITY,
+  maxDepth: Number.POSITIVE_INFINITY,
+};
+
+/** One value (a record's kubernetes map), decoded and normalized as records are; its limits already checked. */
+export function decodeMsgpackValue(bytes: Uint8Array): unknown {
+  return normalize(unlimited.decode(bytes), NO_LIMITS, 0);
 }
 
 /** The work between two pauses lives in plain methods: V8 optimizes them better than generator bodies. */
@@ -124,6 +148,7 @@ class MsgpackEvents<T> {
     private readonly buf: Uint8Array,
     private readonly opts: MsgpackLimits,
     private readonly map: (e: FluentEvent, index: number) => T,
+    private readonly fast?: FastEvent<T>,
   ) {
     this.scanner = new MsgpackScanner(buf);
     this.limits = { maxDepth: opts.maxDepth, maxElements: opts.maxKeysPerRecord };
@@ -154,6 +179,14 @@ class MsgpackEvents<T> {
         this.out.push(
           this.map({ record: undefined, tooLarge: { start, bytes: this.pos - start } }, this.records),
         );
+        this.records++;
+        this.index++;
+        continue;
+      }
+      const quick = this.fast?.(buf, start, this.pos, scanner);
+      if (quick !== undefined) {
+        if (this.records >= opts.maxRecords) throw tooManyRecords(opts);
+        this.out.push(quick);
         this.records++;
         this.index++;
         continue;

@@ -5,7 +5,7 @@
  * and HTTP bodies both go through it; anything else is left to JSON.parse and entryFromRecord, which give
  * the same result more slowly.
  */
-import { JsonRecordScanner, type ScannedRecord, type ValueSpan } from './json-record-scan.js';
+import { type HintShape, JsonRecordScanner, type ScannedRecord, type ValueSpan } from './json-record-scan.js';
 import { EMPTY_META, metaFromKubernetes } from './kubernetes-meta.js';
 import { findRecordDate, KNOWN_DATE_KEYS, timeValueToMs } from './record-time.js';
 import type { SourceMetaLike } from './row-sources.js';
@@ -22,10 +22,21 @@ export interface LineRecord {
 const DATE_KEYS = new Set<string>(KNOWN_DATE_KEYS);
 const MAX_CACHED_MAPS = 10_000;
 
+/** A record read by readNext: where it ends in the body, and its line at `lineAt` in the buffer given. */
+export interface NextLineRecord extends LineRecord {
+  end: number;
+}
+
 export class JsonRecordReader {
   private readonly scanner = new JsonRecordScanner();
   private readonly metas = new Map<string, SourceMetaLike>();
   private last: { bytes: Buffer; meta: SourceMetaLike } | undefined;
+
+  /**
+   * `shapeOf` measures a new kubernetes map for the limits (HTTP bodies, whose records readNext takes without
+   * scanning their map again); without it readNext only takes records without a kubernetes map.
+   */
+  constructor(private readonly shapeOf?: (map: Buffer) => HintShape | undefined) {}
 
   /** Where the last record's line was unescaped; overwritten by the next read. */
   get line(): Buffer {
@@ -42,6 +53,33 @@ export class JsonRecordReader {
     let length = rec.lineLength;
     while (length > 0 && (line[length - 1] === 10 || line[length - 1] === 13)) length--;
     return { length, meta, timeMs: recordTime(value, rec) };
+  }
+
+  /**
+   * The record starting at `buf[start]` of a body of records back to back, when it is a flat one within the
+   * limits (JsonRecordScanner.scanNext): its line is unescaped into `line` at `lineAt`. Undefined for
+   * anything else, which the caller scans for its limits and reads the general way (that read, through
+   * read(), makes a new kubernetes map the hint for the records after it).
+   */
+  readNext(
+    buf: Buffer,
+    start: number,
+    line: Buffer,
+    lineAt: number,
+    limits: { maxKeysPerRecord: number; maxDepth: number },
+  ): NextLineRecord | undefined {
+    const rec = this.scanner.scanNext(buf, start, line, lineAt, limits.maxKeysPerRecord);
+    if (!rec || rec.lineLength < 0 || rec.keys > limits.maxKeysPerRecord) return undefined;
+    let meta: SourceMetaLike = EMPTY_META;
+    if (rec.kubernetes) {
+      // A map equal to the hint: the map of `last`, one level below the record.
+      if (this.scanner.hintShape!.level + 1 >= limits.maxDepth || !this.last) return undefined;
+      meta = this.last.meta;
+    }
+    const from = lineAt;
+    let length = rec.lineLength;
+    while (length > 0 && (line[from + length - 1] === 10 || line[from + length - 1] === 13)) length--;
+    return { length, meta, timeMs: recordTime(buf, rec), end: rec.end };
   }
 
   /** Consecutive records of one pod repeat their map byte for byte: compared, not parsed again. */
@@ -70,6 +108,7 @@ export class JsonRecordReader {
     const bytes = Buffer.from(value.subarray(span.start, span.end));
     this.last = { bytes, meta };
     this.scanner.kubernetesHint = bytes;
+    this.scanner.hintShape = this.shapeOf?.(bytes);
     return meta;
   }
 }

@@ -26,6 +26,13 @@ export interface ValueSpan {
 export interface ScannedRecord {
   /** Length of the unescaped line (`log`, else `message`) in the scanner's `line` buffer; -1 without one. */
   lineLength: number;
+  /** Index just after the record's closing brace. */
+  end: number;
+  /**
+   * From scanNext: keys of the record, its kubernetes map's included, counted as ingest.maxKeysPerRecord
+   * counts them (JsonRecordSpans); from scan, the top-level keys alone.
+   */
+  keys: number;
   /** The value of `kubernetes` (any JSON value). */
   kubernetes?: ValueSpan;
   /** The first key and its value, and the values of the known date keys, for the record's date. */
@@ -167,24 +174,76 @@ function keyIs(buf: Buffer, start: number, end: number, key: Buffer): boolean {
   return true;
 }
 
+/**
+ * What a record's `kubernetes` map adds to the record's limits, for records that repeat a map scanned before:
+ * its keys and array elements, and the deepest level of the map a container opens at (the map itself at 0).
+ */
+export interface HintShape {
+  keys: number;
+  level: number;
+}
+
 export class JsonRecordScanner {
   /** The unescaped line of the last record scanned. */
-  line = Buffer.allocUnsafe(1 << 16);
+  line: Buffer = Buffer.allocUnsafe(1 << 16);
+  /** Where in `line` the last record's line starts. */
+  lineAt = 0;
   /**
    * A `kubernetes` value seen before. Records of one pod repeat it byte for byte, and a complete JSON value
    * found again at the start of a value ends where it ended before, so it need not be scanned again.
    */
   kubernetesHint: Buffer | undefined;
+  /** The hint's shape, for scanNext's limits; set with the hint when known. */
+  hintShape: HintShape | undefined;
+  /** Set by scanNext: only scalars and the hinted kubernetes map are taken, anything nested gives up. */
+  private flat = false;
+  private maxKeys = Number.POSITIVE_INFINITY;
 
   /** The spans of a record that is one JSON object; undefined when the bytes are anything else. */
   scan(buf: Buffer): ScannedRecord | undefined {
     if (this.line.length < buf.length)
       this.line = Buffer.allocUnsafe(Math.max(buf.length, this.line.length * 2));
-    let i = skipSpace(buf, 0);
+    this.lineAt = 0;
+    this.flat = false;
+    const rec = this.scanObject(buf, skipSpace(buf, 0));
+    if (!rec || skipSpace(buf, rec.end) !== buf.length) return undefined;
+    return rec;
+  }
+
+  /**
+   * The record that is the JSON object starting at `buf[start]` of a body of many, with its end; undefined
+   * for anything else, to be scanned for limits and read the general way. Only flat records are taken:
+   * scalar values, and a `kubernetes` map equal to the hint, whose shape is known, so the record's keys and
+   * depth are known without scanning anything nested. The line is unescaped into `line` (a buffer at least
+   * as long as the body) at `lineAt`. Past `maxKeys` (ingest.maxKeysPerRecord) it gives up at once, for the
+   * general path to refuse the record.
+   */
+  scanNext(
+    buf: Buffer,
+    start: number,
+    line: Buffer,
+    lineAt: number,
+    maxKeys: number,
+  ): ScannedRecord | undefined {
+    const own = this.line;
+    this.line = line;
+    this.lineAt = lineAt;
+    this.maxKeys = maxKeys;
+    this.flat = true;
+    try {
+      return this.scanObject(buf, start);
+    } finally {
+      this.line = own;
+      this.lineAt = 0;
+      this.flat = false;
+    }
+  }
+
+  private scanObject(buf: Buffer, i: number): ScannedRecord | undefined {
     if (buf[i] !== LBRACE) return undefined;
     i = skipSpace(buf, i + 1);
     if (buf[i] === RBRACE) return undefined;
-    const rec: ScannedRecord = { lineLength: -1 };
+    const rec: ScannedRecord = { lineLength: -1, end: 0, keys: 0 };
     let lineKey: Buffer | undefined;
     let first = true;
     for (;;) {
@@ -206,16 +265,19 @@ export class JsonRecordScanner {
         rec.lineLength = this.lineBytes;
       } else if (!isLog && !isMessage && keyIs(buf, keyStart, keyEnd, KEY_KUBERNETES)) {
         const hint = this.kubernetesHint;
-        end =
+        const hinted =
           hint &&
           start + hint.length <= buf.length &&
-          buf.compare(hint, 0, hint.length, start, start + hint.length) === 0
-            ? start + hint.length
-            : valueEnd(buf, start);
+          buf.compare(hint, 0, hint.length, start, start + hint.length) === 0;
+        if (hinted && (!this.flat || this.hintShape)) end = start + hint.length;
+        else if (this.flat) return undefined;
+        else end = valueEnd(buf, start);
         if (end < 0) return undefined;
+        if (this.flat) rec.keys += this.hintShape!.keys;
         rec.kubernetes = { start, end };
       } else {
         if ((isLog && lineKey === KEY_LOG) || (isMessage && lineKey === KEY_MESSAGE)) return undefined; // duplicate keys: JSON.parse decides
+        if (this.flat && (buf[start] === LBRACE || buf[start] === LBRACKET)) return undefined;
         end = valueEnd(buf, start);
         if (end < 0 || !checkNested(buf, { start, end })) return undefined;
         if (!isLog && !isMessage && keyEnd - keyStart <= 10) {
@@ -238,6 +300,7 @@ export class JsonRecordScanner {
         }
         rec.first = { start, end };
       }
+      if (++rec.keys > this.maxKeys && this.flat) return undefined;
       i = skipSpace(buf, end);
       if (buf[i] === COMMA) {
         i = skipSpace(buf, i + 1);
@@ -246,7 +309,7 @@ export class JsonRecordScanner {
       if (buf[i] === RBRACE) break;
       return undefined;
     }
-    if (skipSpace(buf, i + 1) !== buf.length) return undefined;
+    rec.end = i + 1;
     return rec;
   }
 
@@ -257,12 +320,13 @@ export class JsonRecordScanner {
   private unescapeLine(buf: Buffer, q: number): number {
     const out = this.line;
     const n = buf.length;
-    let o = 0;
+    const at = this.lineAt;
+    let o = at;
     let p = q + 1;
     while (p < n) {
       const b = buf[p]!;
       if (b === QUOTE) {
-        this.lineBytes = o;
+        this.lineBytes = o - at;
         return p + 1;
       }
       if (b < 0x20) return -1;

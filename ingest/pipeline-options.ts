@@ -19,6 +19,8 @@ export function pipelineOptions(config: Config, overrides: Partial<PipelineOptio
  * insert slowed by a merge refused some of them: 16 concurrent 1000-line bodies, 220 k lines, 11 refusals
  * with 4 batches, 0 with 16 (serve on this 2-core machine, embedded store). Batches sealed by the timer hold
  * 250 ms of lines, so the deeper queue costs memory in proportion to the rate, bounded by batchBytes each.
+ * (The timer only seals while the store is idle: during an insert the lines keep filling one batch, sealed
+ * when the insert ends or the batch is full, so under load the queue holds few, larger batches.)
  */
 const HTTP_QUEUE_SECONDS = 4;
 

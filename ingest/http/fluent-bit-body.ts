@@ -14,13 +14,14 @@
 import { BodyError } from '../body-error.js';
 import type { DecodedEntry } from '../decoded-entry.js';
 import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES } from '../decoded-entry.js';
-import { fluentMsgpackEvents } from '../fluent-msgpack.js';
+import { decodeMsgpackValue, fluentMsgpackEvents } from '../fluent-msgpack.js';
 import { JsonRecordReader } from '../json-record-reader.js';
 import { EMPTY_META } from '../kubernetes-meta.js';
+import { MsgpackRecordReader } from '../msgpack-record-reader.js';
 import { entryFromRecord, stripLineEnd } from '../record-entry.js';
 import { runSliced, runToEnd, type SliceBudget, type Sliced } from '../work-slices.js';
 import { decodeContentEncoding, decodeContentEncodingAsync } from './decode-content-encoding.js';
-import { type JsonRecordLimits, JsonRecordSpans, parseJsonRecord } from './json-records.js';
+import { type JsonRecordLimits, JsonRecordSpans, jsonShape, parseJsonRecord } from './json-records.js';
 
 export { BodyError } from '../body-error.js';
 export { metaFromKubernetes, workloadFromPodName } from '../kubernetes-meta.js';
@@ -151,10 +152,14 @@ export function* decodeBodySteps(
     case 'lines':
       return yield* decodeLines(data, recordLimits);
     case 'msgpack':
-      return yield* fluentMsgpackEvents(data, recordLimits, (e, index) =>
-        e.tooLarge
-          ? oversizeEntry(data, e.tooLarge.start, e.tooLarge.bytes, index, recordLimits.maxRecordBytes)
-          : entryFromRecord(e.record, e.timeMs),
+      return yield* fluentMsgpackEvents(
+        data,
+        recordLimits,
+        (e, index) =>
+          e.tooLarge
+            ? oversizeEntry(data, e.tooLarge.start, e.tooLarge.bytes, index, recordLimits.maxRecordBytes)
+            : entryFromRecord(e.record, e.timeMs),
+        (_, start, end, scanner) => msgpackReader.read(data, start, end, scanner),
       );
     case 'json':
     case 'json_lines':
@@ -170,7 +175,8 @@ export function* decodeBodySteps(
 
 /** Records above this size take the general path, so the reader's line buffer stays small. */
 const FAST_RECORD_MAX_BYTES = 1 << 20;
-const reader = new JsonRecordReader();
+const reader = new JsonRecordReader(jsonShape);
+const msgpackReader = new MsgpackRecordReader(decodeMsgpackValue);
 /** Bytes of input, or items, between pauses of a sliced decode. */
 const SLICE_BYTES = 256 << 10;
 const SLICE_ITEMS = 256;
@@ -195,15 +201,22 @@ class JsonEntries {
   private readonly records: JsonRecordSpans;
   private lines: Buffer | undefined;
   private pos = 0;
+  /**
+   * The body up to a bound at most 2 × maxRecordBytes past the record being read, so reading a record
+   * (unescaping its line) never runs far past maxRecordBytes before it is found too long.
+   */
+  private view: Buffer;
 
   private readonly maxRecordBytes: number;
 
   constructor(
     private readonly data: Buffer,
-    limits: JsonRecordLimits & { maxRecordBytes: number },
+    private readonly limits: JsonRecordLimits & { maxRecordBytes: number },
   ) {
     this.records = new JsonRecordSpans(data, limits);
     this.maxRecordBytes = limits.maxRecordBytes;
+    this.view = data;
+    this.viewAt(0);
   }
 
   /** Decodes up to a slice's worth of records; true when the body is done. */
@@ -212,6 +225,12 @@ class JsonEntries {
     let work = 0;
     for (let items = 0; items < SLICE_ITEMS && work < SLICE_BYTES; items++) {
       if (records.skipGap(SLICE_BYTES)) return false;
+      // The usual record is read in one pass: its limits follow from its flat shape (readNext).
+      const start = records.nextStart();
+      if (start !== undefined && this.readFlat(start)) {
+        work += this.lastBytes;
+        continue;
+      }
       const span = records.next();
       if (!span) return true;
       const bytes = span.end - span.start;
@@ -228,19 +247,46 @@ class JsonEntries {
         entries.push(entryFromRecord(parseJsonRecord(data, span, entries.length)));
         continue;
       }
-      // Unescaped, a line is never longer than its JSON text, so the body's size bounds them all.
-      this.lines ??= Buffer.allocUnsafe(data.length);
       // Copied at once: another request's decode may use the shared reader after this slice.
-      reader.line.copy(this.lines, this.pos, 0, rec.length);
-      const entry: DecodedEntry = {
-        bytes: this.lines.subarray(this.pos, this.pos + rec.length),
-        meta: rec.meta,
-      };
-      if (rec.timeMs !== undefined) entry.timeMs = rec.timeMs;
-      this.pos += rec.length;
-      entries.push(entry);
+      reader.line.copy(this.linesBuffer(), this.pos, 0, rec.length);
+      this.pushLine(rec.length, rec.meta, rec.timeMs);
     }
     return false;
+  }
+
+  private lastBytes = 0;
+
+  /** The record at `start` read in one pass, when it is flat and short enough; false to read it the general way. */
+  private readFlat(start: number): boolean {
+    this.viewAt(start);
+    const rec = reader.readNext(this.view, start, this.linesBuffer(), this.pos, this.limits);
+    if (!rec || rec.end - start > this.maxRecordBytes) return false;
+    this.records.accept(rec.end);
+    this.lastBytes = rec.end - start;
+    this.pushLine(rec.length, rec.meta, rec.timeMs);
+    return true;
+  }
+
+  /** A view that holds a record of maxRecordBytes from `start`, and ends within 2 × maxRecordBytes of it. */
+  private viewAt(start: number): void {
+    const { data, maxRecordBytes } = this;
+    const bound = start + 2 * maxRecordBytes + 1;
+    if (this.view.length >= Math.min(data.length, start + maxRecordBytes + 1) && this.view.length <= bound)
+      return;
+    this.view = data.subarray(0, Math.min(data.length, bound));
+  }
+
+  /** Unescaped, a line is never longer than its JSON text, so the body's size bounds them all. */
+  private linesBuffer(): Buffer {
+    this.lines ??= Buffer.allocUnsafe(this.data.length);
+    return this.lines;
+  }
+
+  private pushLine(length: number, meta: DecodedEntry['meta'], timeMs: number | undefined): void {
+    const entry: DecodedEntry = { bytes: this.lines!, start: this.pos, end: this.pos + length, meta };
+    if (timeMs !== undefined) entry.timeMs = timeMs;
+    this.pos += length;
+    this.entries.push(entry);
   }
 }
 

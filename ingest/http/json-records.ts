@@ -93,22 +93,41 @@ export class JsonRecordSpans {
     return this.pos === limit && limit < this.buf.length;
   }
 
+  /**
+   * Where the next record starts, when the body is records back to back (json_lines, json_stream) and one is
+   * left; undefined otherwise. A caller that reads that record itself hands its end to accept().
+   */
+  nextStart(): number | undefined {
+    if (!this.started) this.begin();
+    if (this.done || this.inArray) return undefined;
+    const start = this.scanner.skipWs(this.pos);
+    return start < this.buf.length ? start : undefined;
+  }
+
+  /** The record from nextStart() up to `end` was read by the caller: counted (413 past maxRecords), passed. */
+  accept(end: number): void {
+    this.scanner.checkRecordCount(this.count);
+    this.count++;
+    this.pos = end;
+  }
+
+  /** Whether the body is one array of records; an empty array ends it. */
+  private begin(): void {
+    this.started = true;
+    const pos = this.scanner.skipWs(this.pos);
+    if (this.buf[pos] !== LBRACKET) return;
+    this.inArray = true;
+    this.pos = this.scanner.skipWs(pos + 1);
+    if (this.buf[this.pos] === RBRACKET) {
+      this.pos++;
+      this.finishArray();
+    }
+  }
+
   next(): JsonSpan | undefined {
+    if (!this.started) this.begin();
     if (this.done) return undefined;
     const { buf, scanner } = this;
-    if (!this.started) {
-      this.started = true;
-      const pos = scanner.skipWs(this.pos);
-      if (buf[pos] === LBRACKET) {
-        this.inArray = true;
-        this.pos = scanner.skipWs(pos + 1);
-        if (buf[this.pos] === RBRACKET) {
-          this.pos++;
-          this.finishArray();
-          return undefined;
-        }
-      }
-    }
     const start = scanner.skipWs(this.pos);
     if (!this.inArray && start >= buf.length) {
       this.done = true;
@@ -140,8 +159,30 @@ export class JsonRecordSpans {
   }
 }
 
+/**
+ * Keys and elements of one JSON value as the limits count them, and the deepest level a container opens at
+ * (the value itself at 0); undefined when `buf` is not exactly one JSON value.
+ */
+export function jsonShape(buf: Buffer): { keys: number; level: number } | undefined {
+  const scanner = new Scanner(buf, {
+    maxRecords: 1,
+    maxKeysPerRecord: Number.POSITIVE_INFINITY,
+    maxDepth: Number.POSITIVE_INFINITY,
+  });
+  try {
+    const end = scanner.scanValue(0, 0);
+    if (scanner.skipWs(end) !== buf.length) return undefined;
+  } catch {
+    return undefined;
+  }
+  return { keys: scanner.keys, level: scanner.level };
+}
+
 class Scanner {
   private readonly stack: number[] = [];
+  /** Of the last value scanned: its keys and elements, and the deepest level a container opened at. */
+  keys = 0;
+  level = 0;
 
   constructor(
     private readonly buf: Buffer,
@@ -173,11 +214,13 @@ class Scanner {
     const { maxKeysPerRecord, maxDepth } = this.limits;
     stack.length = 0;
     let keys = 0;
+    let level = 0;
     for (;;) {
       // A value starts here.
       pos = this.skipWs(pos);
       const c = buf[pos];
       if (c === LBRACE || c === LBRACKET) {
+        if (stack.length > level) level = stack.length;
         if (stack.length >= maxDepth) {
           throw new BodyError(
             400,
@@ -209,7 +252,11 @@ class Scanner {
       // The value ended: close containers until one continues with ','.
       for (;;) {
         const top = stack[stack.length - 1];
-        if (top === undefined) return pos;
+        if (top === undefined) {
+          this.keys = keys;
+          this.level = level;
+          return pos;
+        }
         pos = this.skipWs(pos);
         const d = buf[pos];
         if (d === COMMA) {

@@ -834,10 +834,11 @@ async function expectStoredOnce(expected: number): Promise<void> {
 describe('backpressure', () => {
   it('a stalled store: intake answers 429 with Retry-After once the queue is full, and stores what it acknowledged once', async () => {
     const a = await start({
-      flags: { storeRaw: true, ingest: { batchRows: 50, maxPendingBatches: 2, flushIntervalMs: 20 } },
+      flags: { storeRaw: true, ingest: { batchRows: 20, maxPendingBatches: 2, flushIntervalMs: 20 } },
     });
     a.faulty.startStall();
-    // Each accepted body becomes a batch of its own (the flush timer seals it; 20 lines < batchRows).
+    // Each accepted body of 20 lines fills a batch, sealed at once. (The flush timer does not seal a batch
+    // while an insert is running: the rows would only wait behind it, so they keep filling the next one.)
     const r1 = post(a.app, LINES, linesBody(20, 101), { 'content-type': 'text/plain' });
     await until(() => a.pipeline.pendingBatches === 1, 'the first batch to be sealed');
     const r2 = post(a.app, LINES, linesBody(20, 102), { 'content-type': 'text/plain' });

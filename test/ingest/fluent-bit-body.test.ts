@@ -124,8 +124,8 @@ function decode(
  */
 function asText(e: DecodedEntry): DecodedEntry {
   if (!e.bytes) return e;
-  const { bytes, ...rest } = e;
-  return { ...rest, line: bytes.toString('utf8') };
+  const { bytes, start, end, ...rest } = e;
+  return { ...rest, line: bytes.toString('utf8', start ?? 0, end ?? bytes.length) };
 }
 
 /** The BodyError a call throws (fails the test when it throws something else or nothing). */
@@ -891,6 +891,131 @@ describe('limits and bad input', () => {
   });
 });
 
+describe('records read in one pass (flat records repeating a kubernetes map seen before)', () => {
+  /**
+   * What the general path gives: each record parsed on its own, then entryFromRecord; its line as the bytes
+   * the pipeline gets (a lone surrogate becomes U+FFFD in UTF-8, as the one-pass reader writes it).
+   */
+  const reference = (records: unknown[]) =>
+    records.map((r) => {
+      const e = entryFromRecord(r);
+      return e.line === undefined ? e : { ...e, line: Buffer.from(e.line).toString('utf8') };
+    });
+  const KUBE_B = { ...KUBE, pod_name: 'payments-5d4f9b8c7-abcde', labels: { app: 'payments' } };
+  const lines = [
+    ISTIO_LINE,
+    'with "quotes", a \\ backslash, a tab\t, unicode \u00e9 \ud83d\ude00 and a lone \ud800 surrogate',
+    `${ISTIO_LINE}\r`,
+    JSON.stringify(ENVOY_JSON),
+  ];
+  const records = Array.from({ length: 40 }, (_, i) => ({
+    ...tailRecord(lines[i % lines.length]!, 1793491200 + i / 8),
+    kubernetes: i % 10 < 6 ? KUBE : KUBE_B,
+  }));
+
+  it('give the entries the general path gives, in json_lines and json_stream', () => {
+    const expected = reference(records);
+    expect(decode(jsonLines(records), 'application/x-ndjson')).toEqual(expected);
+    expect(decode(jsonLines(records, '\r\n'), 'application/x-ndjson')).toEqual(expected);
+    expect(decode(jsonStream(records), 'application/json')).toEqual(expected);
+    // Records of no pod, and records with nested values besides the map, mixed in.
+    const mixed = [
+      ...records.slice(0, 5),
+      { log: 'bare' },
+      { log: 'x', extra: { a: [1] } },
+      ...records.slice(5, 9),
+    ];
+    expect(decode(jsonLines(mixed), 'application/x-ndjson')).toEqual(reference(mixed));
+  });
+
+  it("count the repeated map's keys and depth against the limits, as the general path does", () => {
+    // 5 keys of the record plus 13 in KUBE (9, labels 3, annotations 1); labels open 2 levels below the record.
+    const body = jsonLines(records.slice(0, 6));
+    expect(
+      decode(body, 'application/x-ndjson', { limits: { maxKeysPerRecord: 18, maxDepth: 3 } }),
+    ).toHaveLength(6);
+    // The map is the reader's hint by now: the next bodies' records would be read in one pass.
+    const keys = bodyError(() => decode(body, 'application/x-ndjson', { limits: { maxKeysPerRecord: 17 } }));
+    expect(keys.status).toBe(400);
+    expect(keys.message).toBe('record 0 has more than 17 keys (limit ingest.maxKeysPerRecord)');
+    decode(body, 'application/x-ndjson');
+    const depth = bodyError(() => decode(body, 'application/x-ndjson', { limits: { maxDepth: 2 } }));
+    expect(depth.status).toBe(400);
+    expect(depth.message).toMatch(/^record 0 is nested more than 2 levels deep/);
+    // A record with more keys of its own than the limit leaves, after the hinted map's.
+    decode(body, 'application/x-ndjson');
+    const wider = jsonLines([records[0], { ...records[1], a: 1, b: 2 }]);
+    expect(
+      bodyError(() => decode(wider, 'application/x-ndjson', { limits: { maxKeysPerRecord: 19 } })).message,
+    ).toBe('record 1 has more than 19 keys (limit ingest.maxKeysPerRecord)');
+  });
+
+  it('a record over maxRecordBytes among them is a dead letter, the records after it are read', () => {
+    const big = tailRecord('x'.repeat(3000));
+    const body = jsonLines([...records.slice(0, 3), big, ...records.slice(3, 6)]);
+    const out = decode(body, 'application/x-ndjson', { limits: { maxRecordBytes: 2000 } });
+    expect(out).toHaveLength(7);
+    expect(out[3]!.deadLetter?.reason).toMatch(/^record 3 is \d+ bytes, over ingest.maxRecordBytes \(2000\)/);
+    expect(out.filter((e) => e !== out[3])).toEqual(reference([...records.slice(0, 6)]));
+  });
+});
+
+describe('msgpack events read without decoding them (the line as sent, the kubernetes map compared)', () => {
+  const KUBE_B = { ...KUBE, pod_name: 'payments-5d4f9b8c7-abcde', labels: { app: 'payments' } };
+  const lines = [ISTIO_LINE, `${ISTIO_LINE}\r`, 'unicode é 😀 "quoted"', JSON.stringify(ENVOY_JSON)];
+  /** Event i: seconds and nanoseconds, and its record. */
+  const events = Array.from({ length: 30 }, (_, i) => {
+    const kubernetes = i % 10 < 6 ? KUBE : KUBE_B;
+    const record: Record<string, unknown> =
+      i % 7 === 3
+        ? { time: '2026-11-01T00:00:00.1Z', stream: 'stdout', logtag: 'F', message: lines[i % 4], kubernetes }
+        : { log: `${lines[i % 4]}\n`, stream: 'stdout', time: '2026-11-01T00:00:00.003Z', kubernetes };
+    if (i === 5) record['extra'] = { nested: [1, 2] }; // read the general way
+    if (i === 6) delete record['kubernetes'];
+    return { seconds: 1793491200 + i, nanoseconds: (i * 37_000_000) % 1e9, record };
+  });
+  const expected = events.map((e) =>
+    asText(entryFromRecord(e.record, e.seconds * 1000 + Math.floor(e.nanoseconds / 1e6))),
+  );
+
+  it('give the entries the general path gives, for v2 and forward events', () => {
+    const v2 = msgpack(events.map((e) => [[eventTime(e.seconds, e.nanoseconds), {}], e.record]));
+    expect(decode(v2, 'application/msgpack')).toEqual(expected);
+    const forward = msgpack(events.map((e) => [eventTime(e.seconds, e.nanoseconds), e.record]));
+    expect(decode(forward, 'application/msgpack')).toEqual(expected);
+    // Integer timestamps and group markers are read the general way, in the same body.
+    const mixed = msgpack([
+      [[eventTime(-1 >>> 0, 0), { otlp: {} }], {}],
+      [1793491200, { log: 'legacy', kubernetes: KUBE }],
+      [[eventTime(events[0]!.seconds, events[0]!.nanoseconds), {}], events[0]!.record],
+      [[eventTime(-2 >>> 0, 0), {}], {}],
+    ]);
+    expect(decode(mixed, 'application/msgpack')).toEqual([
+      { line: 'legacy', meta: META, timeMs: 1793491200000 },
+      expected[0],
+    ]);
+  });
+
+  it('a record the general path refuses is refused, not read: a str __proto__ key, a bad EventTime inside', () => {
+    const good = [[eventTime(1793491200, 0), {}], { log: 'x', kubernetes: KUBE }];
+    const proto = Buffer.concat([
+      msgpack([good]),
+      // { log: 'x', __proto__: 1 } written by hand: the encoder would not write that key.
+      Buffer.from([0x92, 0x92, 0xd7, 0x00, 0x6a, 0xe8, 0x1c, 0x00, 0, 0, 0, 0, 0x80, 0x82]),
+      encode('log'),
+      encode('x'),
+      encode('__proto__'),
+      encode(1),
+    ]);
+    expect(bodyError(() => decode(proto, 'application/msgpack')).status).toBe(400);
+    const badTime = msgpack([
+      good,
+      [[eventTime(1793491200, 0), {}], { log: 'x', kubernetes: { t: new ExtData(0, new Uint8Array(4)) } }],
+    ]);
+    expect(bodyError(() => decode(badTime, 'application/msgpack')).status).toBe(400);
+  });
+});
+
 describe('metaFromKubernetes', () => {
   it('takes namespace, pod, container, node and the workload label', () => {
     expect(metaFromKubernetes(KUBE)).toEqual(META);
@@ -959,7 +1084,7 @@ describe('records read without JSON.parse', () => {
 
   it('the usual tail record takes the fast path: its line as bytes, one meta object per kubernetes map', () => {
     const entries = raw([tailRecord(ISTIO_LINE), tailRecord(ISTIO_LINE, 1793491201.5)]);
-    expect(entries.map((e) => e.bytes?.toString('utf8'))).toEqual([ISTIO_LINE, ISTIO_LINE]);
+    expect(entries.map((e) => asText(e).line)).toEqual([ISTIO_LINE, ISTIO_LINE]);
     expect(entries.every((e) => e.line === undefined)).toBe(true);
     expect(entries[0]!.meta).toEqual(META);
     expect(entries[1]!.meta).toBe(entries[0]!.meta);

@@ -164,6 +164,52 @@ describe('ingest pipeline on the embedded store', () => {
     expect(await count(store, 'access_log')).toBe(2000);
   });
 
+  it('while an insert runs, rows past the flush interval keep filling one batch, sealed once the store is free', async () => {
+    const faulty = new FaultyStore(store);
+    faulty.startStall();
+    const p = new IngestPipeline(faulty, opts({ flushIntervalMs: 20, batchRows: 250 }));
+    const lines = generatedLines(700, 17).map((g) => g.line);
+    const wait = () => new Promise((r) => setTimeout(r, 80));
+    appendAll(p, joinLines(lines.slice(0, 100)));
+    const first = p.currentBatchStored();
+    await wait();
+    // The timer sealed the first batch; its insert is held.
+    expect(p.stats.batches).toBe(1);
+    appendAll(p, joinLines(lines.slice(100, 200)));
+    const second = p.currentBatchStored();
+    await wait();
+    appendAll(p, joinLines(lines.slice(200, 300)));
+    await wait();
+    // Two flush intervals passed with the store busy: the rows wait in the batch still filling.
+    expect(p.stats.batches).toBe(1);
+    expect(p.pendingBatches).toBe(1);
+    // Size still seals at once: the 200 rows waiting plus 400 more make two full batches of 250; 100 are left.
+    appendAll(p, joinLines(lines.slice(300, 700)));
+    expect(p.stats.batches).toBe(3);
+    faulty.endStall();
+    await Promise.all([first, second, p.flush()]);
+    expect(await count(store, 'access_log')).toBe(700);
+    expect(p.stats.batches).toBe(4);
+  });
+
+  it('a timer that passes while the store is busy seals the waiting rows right after the running insert', async () => {
+    const faulty = new FaultyStore(store);
+    faulty.startStall();
+    const p = new IngestPipeline(faulty, opts({ flushIntervalMs: 20 }));
+    const lines = generatedLines(200, 19).map((g) => g.line);
+    appendAll(p, joinLines(lines.slice(0, 100)));
+    await new Promise((r) => setTimeout(r, 80));
+    appendAll(p, joinLines(lines.slice(100)));
+    const second = p.currentBatchStored();
+    await new Promise((r) => setTimeout(r, 80));
+    expect(p.stats.batches).toBe(1);
+    faulty.endStall();
+    // No flush(): the second batch is sealed by the first one's insert finishing.
+    await second;
+    expect(p.stats.batches).toBe(2);
+    expect(await count(store, 'access_log')).toBe(200);
+  });
+
   it('reports the store as down during an outage and stores everything once it returns', async () => {
     const faulty = new FaultyStore(store);
     faulty.down = true;

@@ -3,10 +3,12 @@
  * bin, ext, nested maps and arrays), and counts depth and elements the way the limits mean them; decoding a
  * body in slices gives exactly what decoding it in one go gives.
  */
+import { gzipSync } from 'node:zlib';
 import { ExtData, encode } from '@msgpack/msgpack';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BodyError } from '../../ingest/body-error.js';
+import type { DecodedEntry } from '../../ingest/decoded-entry.js';
 import { decodeBody, decodeBodySliced } from '../../ingest/http/fluent-bit-body.js';
 import { MsgpackScanner } from '../../ingest/msgpack-scan.js';
 import { sliceBudget } from '../../ingest/work-slices.js';
@@ -92,6 +94,13 @@ describe('MsgpackScanner', () => {
   });
 });
 
+/** An entry with its line as text: lines read without JSON.parse point into a buffer shared by the body. */
+function asText(e: DecodedEntry): DecodedEntry {
+  if (!e.bytes) return e;
+  const { bytes, start, end, ...rest } = e;
+  return { ...rest, line: bytes.toString('utf8', start ?? 0, end ?? bytes.length) };
+}
+
 describe('sliced decoding', () => {
   const limits = { maxDecodedBytes: 64 << 20, maxRecords: 100_000, maxKeysPerRecord: 1000, maxDepth: 64 };
   const lines = generatedLines(3000, 5).map((g) => g.line);
@@ -114,9 +123,54 @@ describe('sliced decoding', () => {
         limits,
         budget: sliceBudget(60_000, undefined, 0),
       });
-      expect(sliced, type).toEqual(whole);
+      expect(sliced.map(asText), type).toEqual(whole.map(asText));
       expect(whole.length, type).toBe(3000);
     }
+  });
+
+  it("a gzip body decodes to the same entries whatever its trailer's size field says (it only sizes the buffer)", async () => {
+    const [type, body] = bodies[1]!;
+    const whole = decodeBody(body, { contentType: type, limits });
+    const gz = gzipSync(body);
+    const withSize = (isize: number) => {
+      const copy = Buffer.from(gz);
+      copy.writeUInt32LE(isize >>> 0, copy.length - 4);
+      return copy;
+    };
+    // Two members: the trailer read is the second's, far smaller than the whole.
+    const half = body.indexOf(10, body.length >> 1) + 1;
+    const members = Buffer.concat([gzipSync(body.subarray(0, half)), gzipSync(body.subarray(half))]);
+    const variants: Array<[string, Buffer, boolean]> = [
+      ['exact', gz, true],
+      ['two members', members, true],
+      ['too small', withSize(1), false],
+      ['zero', withSize(0), false],
+      ['too large', withSize(0xffffffff), false],
+    ];
+    for (const [name, gzBody, valid] of variants) {
+      const decoded = await decodeBodySliced(gzBody, {
+        contentType: type,
+        contentEncoding: 'gzip',
+        limits,
+        budget: sliceBudget(60_000),
+      }).catch((e: unknown) => e);
+      // zlib checks ISIZE after inflating: a lying one fails the body as corrupt (400), never truncates it.
+      if (valid) expect((decoded as DecodedEntry[]).map(asText), name).toEqual(whole.map(asText));
+      else expect((decoded as BodyError).status, name).toBe(400);
+    }
+  });
+
+  it('a gzip bomb whose trailer claims a small size is still cut at maxDecodedBytes (413)', async () => {
+    const bomb = gzipSync(Buffer.alloc(8 << 20), { level: 1 });
+    bomb.writeUInt32LE(100, bomb.length - 4);
+    const err = await decodeBodySliced(bomb, {
+      contentType: 'application/x-ndjson',
+      contentEncoding: 'gzip',
+      limits: { ...limits, maxDecodedBytes: 1 << 20 },
+      budget: sliceBudget(60_000),
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BodyError);
+    expect((err as BodyError).status).toBe(413);
   });
 
   it('past its deadline a body is refused with 413 naming ingest.maxDecodeMs', async () => {
