@@ -23,8 +23,8 @@ import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
 import { ChdbStore } from '../store/chdb-store.js';
 import { RowEncoder } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
-import { cpuByThreadName, ownCpuSeconds, processCpuSeconds } from './child-cpu.js';
 import { fluentHttpBodies, type HttpBodyFormat } from './fluent-http-bodies.js';
+import { cpuByThreadName, ownCpuSeconds, processCpuSeconds } from './process-cpu.js';
 import { CLI, cpuProfileArgs, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
 

@@ -6,7 +6,7 @@
  * has already waited for, so a child's whole life is counted even when it exits before it can be read.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -22,19 +22,57 @@ function clockTicks(): number {
 }
 
 /** Fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] is field 3, the state. */
-function statFields(pid: number | 'self'): string[] {
+function statFields(pid: number | string): string[] {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   return text.slice(text.lastIndexOf(')') + 2).split(' ');
 }
 
-/** User + system CPU seconds a running process has used so far, all threads; NaN if it is gone. */
-export function processCpuSeconds(pid: number): number {
+/**
+ * User + system CPU seconds a running process has used so far, all threads, or with `mainThread` its main
+ * thread alone (where the JS runs; chDB's inserts and merges and zlib's inflating run on other threads); NaN
+ * if it is gone.
+ */
+export function processCpuSeconds(pid: number | undefined, mainThread = false): number {
+  if (pid === undefined) return Number.NaN;
   try {
-    const f = statFields(pid);
+    const f = statFields(mainThread ? `${pid}/task/${pid}` : pid);
     return (Number(f[11]) + Number(f[12])) / clockTicks();
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * CPU seconds of process `pid` by thread name (chDB names its pools, V8 its GC workers `V8 DefaultWorke`,
+ * libuv `libuv-worker`), largest first: which part of a server the CPU went to. Threads that already
+ * ended are not counted.
+ */
+export function cpuByThreadName(pid: number | undefined): Array<[string, number]> {
+  const out = new Map<string, number>();
+  if (pid === undefined) return [];
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / clockTicks());
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return [...out].sort((a, b) => b[1] - a[1]);
+}
+
+/** This process's CPU seconds (user + system) since `since` (a process.cpuUsage() value). */
+export function ownCpuSeconds(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return (d.user + d.system) / 1e6;
 }
 
 /** User + system CPU seconds of this process's children that have exited and been waited for. */

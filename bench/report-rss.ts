@@ -33,7 +33,7 @@ function mainThreadCpuMicros(): number {
   }
 }
 
-/** CPU seconds by thread name (`main` for the main thread), as bench/child-cpu.ts cpuByThreadName. */
+/** CPU seconds by thread name (`main` for the main thread), as bench/process-cpu.ts cpuByThreadName. */
 function threadCpu(): Record<string, number> {
   const out: Record<string, number> = {};
   try {
