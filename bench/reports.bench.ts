@@ -35,6 +35,7 @@ const REPORTS = [
   ['blocked', '/v1/reports/blocked'],
   ['timeouts', '/v1/reports/timeouts'],
   ['hosts', '/v1/hosts'],
+  ['readiness', '/v1/reports/readiness'],
 ] as const;
 
 type Loader = (store: ChdbStore, rows: number, endMs: number) => Promise<void>;
