@@ -135,7 +135,6 @@ export async function passthroughTraffic(
   const groups = new Map<string, IpGroup>();
   const singles = new Set<string>();
   let unresolvedIpCount = 0;
-  const seenByName = new Set(rows.filter((r) => r.kind === 'host').map((r) => `${r.key}|${r.port}`));
   for (const r of rows) {
     const t = toTraffic(r);
     if (r.kind === 'host') {
@@ -151,8 +150,10 @@ export async function passthroughTraffic(
           `${Number(r.observations)} named requests (${Number(r.shared_by)} name(s) share it; last ` +
           `${isoTime(r.recovered_seen)})`,
       };
-      // A recovered connection without HTTP is TLS to the host whose SNI named it, when that host was seen by name.
-      if (t.httpRequests === 0 && seenByName.has(`${r.key}|${r.port}`)) t.tlsWithSni += t.requests;
+      // Its counts stay what the logs show: these connections had no SNI (and no Host header), so they are
+      // never counted as TLS with SNI, whatever the name's other traffic shows. They stay a row of their own
+      // (with `recoveredFrom`), apart from the rows that named the host, so the warnings can tell whether the
+      // host was also in this traffic by name.
       traffic.push(t);
     } else {
       const [cidr = '', portList = ''] = r.key.split(' ');
