@@ -5,6 +5,7 @@ import type { RegistryEntry } from '../reports/registry/registry.js';
 import { type ReportKind, type ReportRequest, renderReport } from '../reports/render-report.js';
 import { WindowError } from '../reports/shared/window.js';
 import {
+  BlockedQuerySchema,
   FormatQuerySchema,
   HostsQuerySchema,
   jsonSchemaOf,
@@ -28,12 +29,15 @@ export interface ReportRouteOptions {
   registry: () => Promise<RegistryEntry[] | null>;
   /** Configured CIDR grouping of IP-only destinations, used when a request does not set its own. */
   cidrPrefix?: { v4: number; v6: number };
+  /** Configured cluster DNS domain of the mesh, used when a request does not set its own. */
+  clusterDomain?: string;
 }
 
 export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOptions): Promise<void> {
   const run = async (kind: ReportKind, req: ReportRequest, reply: FastifyReply) => {
     try {
-      const rendered = await opts.metrics.time(kind, () => renderReport(opts.store, req));
+      const withDomain = { ...req, clusterDomain: req.clusterDomain ?? opts.clusterDomain };
+      const rendered = await opts.metrics.time(kind, () => renderReport(opts.store, withDomain));
       return reply.type(rendered.contentType).send(rendered.text);
     } catch (err) {
       if (err instanceof WindowError) return reply.code(400).send({ error: err.message });
@@ -112,8 +116,32 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
       return run('readiness', { ...q.data, kind: 'readiness', registry }, reply);
     },
   );
+  app.get(
+    '/v1/reports/blocked',
+    {
+      schema: {
+        tags: ['reports'],
+        summary: REPORT_TABLE_DOCS.blocked.summary,
+        description: `What REGISTRY_ONLY denied, by destination and source. ${REPORT_TABLE_DOCS.blocked.more}`,
+        querystring: documentedQuery(jsonSchemaOf(BlockedQuerySchema)),
+        response: {
+          200: reportResponse({
+            description: 'The report as JSON (format=json) or a text table (format=table).',
+            json: reportJsonSchema(REPORT_TABLE_DOCS.blocked.list, REPORT_TABLE_DOCS.blocked.item),
+            jsonExample: REPORT_TABLE_DOCS.blocked.jsonExample,
+            tableExample: REPORT_TABLE_DOCS.blocked.tableExample,
+          }),
+          ...errorResponses(400, 429, 503),
+        },
+      },
+    },
+    async (req, reply) => {
+      const q = BlockedQuerySchema.safeParse(req.query);
+      if (!q.success) return invalid(reply, q.error);
+      return run('blocked', { ...q.data, kind: 'blocked', registry: null }, reply);
+    },
+  );
   const tables = [
-    ['/v1/reports/blocked', 'blocked', 'What REGISTRY_ONLY denied, by destination and source.'],
     ['/v1/reports/timeouts', 'timeouts', 'Route and idle timeouts by destination and route.'],
   ] as const;
   app.get(

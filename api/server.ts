@@ -162,6 +162,7 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
       metrics,
       registry: deps.registry ?? (async () => null),
       cidrPrefix: { v4: config.reports.cidrPrefixV4, v6: config.reports.cidrPrefixV6 },
+      clusterDomain: config.reports.clusterDomain,
     });
     await analytic.register(queryRoutes, { store });
     await analytic.register(overviewRoutes, { store, metrics });

@@ -63,6 +63,8 @@ const PATHS = [
   '/delay/5',
   '/headers',
 ];
+const MESH_SERVICES = ['reviews', 'ratings', 'details', 'productpage', 'catalog', 'orders'];
+const MESH_NAMESPACES = ['shop', 'default', 'payments'];
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'PUT', 'DELETE', 'HEAD'];
 
 export interface GenerateOptions {
@@ -71,17 +73,31 @@ export interface GenerateOptions {
   startMs?: number;
   /** Mean spacing between lines, ms. */
   stepMs?: number;
+  /**
+   * Draw pod addresses and external destination addresses from fixed pools of this many, and give each
+   * Service one cluster IP, as a real mesh repeats them (for storage figures). Unset: a fresh random address
+   * on every line (the default data set).
+   */
+  pools?: { pods: number; destinations: number };
 }
 
 export class LineGenerator {
   private readonly rnd: () => number;
   private t: number;
   private readonly step: number;
+  private readonly podPool?: string[];
+  private readonly destinationPool?: string[];
 
   constructor(opts: GenerateOptions = {}) {
     this.rnd = mulberry32(opts.seed ?? 42);
     this.t = opts.startMs ?? Date.UTC(2026, 10, 1);
     this.step = opts.stepMs ?? 3;
+    if (opts.pools) {
+      // Filled from their own sequence, so the lines' sequence is the same whatever the pool sizes.
+      const own = new LineGenerator({ seed: (opts.seed ?? 42) + 1 });
+      this.podPool = Array.from({ length: opts.pools.pods }, () => own.ip('10.244'));
+      this.destinationPool = Array.from({ length: opts.pools.destinations }, () => own.externalIp());
+    }
   }
 
   private pick<T>(xs: readonly T[]): T {
@@ -94,6 +110,14 @@ export class LineGenerator {
 
   private ip(prefix: string): string {
     return `${prefix}.${this.int(0, 255)}.${this.int(1, 254)}`;
+  }
+
+  private externalIp(): string {
+    return `${this.int(3, 223)}.${this.int(0, 255)}.${this.int(0, 255)}.${this.int(1, 254)}`;
+  }
+
+  private podIp(): string {
+    return this.podPool ? this.pick(this.podPool) : this.ip('10.244');
   }
 
   private requestId(): string {
@@ -109,7 +133,7 @@ export class LineGenerator {
   next(): GeneratedLine {
     this.t += Math.floor(this.rnd() * 2 * this.step);
     const ts = new Date(this.t).toISOString();
-    const pod = this.ip('10.244');
+    const pod = this.podIp();
     const src = `${pod}:${this.int(32768, 60999)}`;
     const r = this.rnd();
     const xff = this.rnd() < 0.2 ? `${this.ip('203.0')}, ${this.ip('10.1')}` : '-';
@@ -117,16 +141,19 @@ export class LineGenerator {
     const method = this.pick(METHODS);
     const path = this.pick(PATHS);
     const host = this.pick(EXTERNAL_HOSTS);
-    const extIp = `${this.int(3, 223)}.${this.int(0, 255)}.${this.int(0, 255)}.${this.int(1, 254)}`;
+    const extIp = this.destinationPool ? this.pick(this.destinationPool) : this.externalIp();
     const id = this.requestId();
     const dur = this.int(1, 400);
     if (r < 0.45) {
-      const svc = this.pick(['reviews', 'ratings', 'details', 'productpage', 'catalog', 'orders']);
-      const ns = this.pick(['shop', 'default', 'payments']);
-      const vip = this.ip('10.96');
+      const svc = this.pick(MESH_SERVICES);
+      const ns = this.pick(MESH_NAMESPACES);
+      // A Service has one cluster IP; the default data set draws a fresh one per line.
+      const vip = this.podPool
+        ? `10.96.${MESH_NAMESPACES.indexOf(ns)}.${10 + MESH_SERVICES.indexOf(svc)}`
+        : this.ip('10.96');
       return {
         kind: 'mesh',
-        line: `[${ts}] "${method} ${path} HTTP/1.1" 200 - via_upstream - "-" ${this.int(0, 900)} ${this.int(20, 90000)} ${dur} ${dur - 1} "${xff}" "${ua}" "${id}" "${svc}.${ns}:9080" "${this.ip('10.244')}:9080" outbound|9080||${svc}.${ns}.svc.cluster.local ${src} ${vip}:9080 ${pod}:${this.int(32768, 60999)} - default`,
+        line: `[${ts}] "${method} ${path} HTTP/1.1" 200 - via_upstream - "-" ${this.int(0, 900)} ${this.int(20, 90000)} ${dur} ${dur - 1} "${xff}" "${ua}" "${id}" "${svc}.${ns}:9080" "${this.podIp()}:9080" outbound|9080||${svc}.${ns}.svc.cluster.local ${src} ${vip}:9080 ${pod}:${this.int(32768, 60999)} - default`,
       };
     }
     if (r < 0.6) {

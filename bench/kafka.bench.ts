@@ -7,17 +7,37 @@
  * Both are wall times of the child process from spawn, into a fresh embedded store. Prints both rates and
  * their ratio (target ≥ 0.7).
  *
+ * Both also print CPU per line, which holds on a busy machine where wall time does not: the CPU seconds
+ * (user + system, every thread, startup included) the egresslens child used for the run, per million lines,
+ * and lines/s per core (lines ÷ CPU seconds: what one fully busy core would sustain). The file child is
+ * counted when it has exited (this process's cutime/cstime); the Kafka child is read from /proc/<pid>/stat when
+ * the committed offsets reach the end, before it is stopped. The broker runs on the same machine: its CPU
+ * over the produce and consume phases is printed apart (its pid from scripts/kafka.sh's pid file), as is
+ * kcat's (the producer, in Fluent Bit's place). A long-running instance does not pay its startup per line, so
+ * each path is also run on one line and the net figure, (CPU − CPU for one line) per line, is the one to size with.
+ *
  *   npm run build && npm run bench:kafka            (BENCH_LINES=1000000, BENCH_PARTITIONS=3)
+ *   KAFKA_PORT=19192 KAFKA_CONTROLLER_PORT=19193 npm run bench:kafka   (when another broker holds 19092)
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  createWriteStream,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { fluentKafkaRecord } from './fluent-records.js';
 import { LineGenerator } from './generate-lines.js';
+import { exitedChildrenCpuSeconds, processCpuSeconds } from './process-cpu.js';
 import { CLI, runCli } from './run-child.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
@@ -25,6 +45,7 @@ const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
 const REPO = new URL('../..', import.meta.url).pathname;
 const PRELOAD = join(REPO, 'dist', 'bench', 'report-rss.js');
 const KAFKA_SH = join(REPO, 'scripts', 'kafka.sh');
+const KAFKA_PID_FILE = join(process.env.KAFKA_RUN_DIR ?? join(REPO, '.cache', 'kafka-run'), 'kafka.pid');
 const run = promisify(execFile);
 
 const work = mkdtempSync(join(tmpdir(), 'egresslens-bench-kafka-'));
@@ -64,6 +85,15 @@ async function writeInputs(
   records.end();
   await Promise.all([once(lines, 'finish'), once(records, 'finish')]);
   return { lineBytes, recordBytes };
+}
+
+function readFirstLine(file: string): string {
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(64 << 10);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  const text = buf.subarray(0, n).toString('utf8');
+  return text.slice(0, text.indexOf('\n'));
 }
 
 async function kafkaScript(...args: string[]): Promise<string> {
@@ -110,11 +140,19 @@ async function kafkaIngest(
   admin: Admin,
   brokers: string,
   topic: string,
-): Promise<{ seconds: number; peakRssMb: number; stats: string }> {
+  storeDir: string,
+): Promise<{
+  seconds: number;
+  cpuSeconds: number;
+  totalCpuSeconds: number;
+  peakRssMb: number;
+  stats: string;
+}> {
   const group = `bench-${Date.now()}`;
   const rssFile = join(work, 'kafka-rss');
   const started = performance.now();
-  const args = ['--import', PRELOAD, CLI, 'serve', '--data', join(work, 'kafka-store'), '--port', '0'];
+  const cpuBefore = exitedChildrenCpuSeconds();
+  const args = ['--import', PRELOAD, CLI, 'serve', '--data', join(work, storeDir), '--port', '0'];
   args.push(
     '--kafka-brokers',
     brokers,
@@ -143,8 +181,10 @@ async function kafkaIngest(
     await new Promise((r) => setTimeout(r, 100));
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = processCpuSeconds(child.pid!);
   child.kill('SIGTERM');
   await exited;
+  const totalCpuSeconds = exitedChildrenCpuSeconds() - cpuBefore;
   let peakRssMb = Number.NaN;
   try {
     peakRssMb = Number(readFileSync(rssFile, 'utf8')) / 1024;
@@ -152,7 +192,25 @@ async function kafkaIngest(
     // no exit hook ran
   }
   const stats = out.split('\n').find((l) => l.includes('Kafka consumer stopped')) ?? '';
-  return { seconds, peakRssMb, stats };
+  return { seconds, cpuSeconds, totalCpuSeconds, peakRssMb, stats };
+}
+
+/** The broker's pid, if scripts/kafka.sh started it (NaN CPU figures otherwise). */
+function brokerPid(): number {
+  try {
+    return Number(readFileSync(KAFKA_PID_FILE, 'utf8').trim());
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** "N CPU s per M lines, R lines/s per core", gross and net of the CPU `oneLine` took to handle one line. */
+function perLine(cpuSeconds: number, oneLine: number): string {
+  const net = (cpuSeconds - oneLine) / (LINES - 1);
+  return (
+    `${((cpuSeconds * 1e6) / LINES).toFixed(1)} CPU s per million lines, ${Math.round(LINES / cpuSeconds).toLocaleString('en')} lines/s per core; ` +
+    `net of startup (${oneLine.toFixed(1)} CPU s for one line): ${(net * 1e6).toFixed(1)} CPU s per million, ${Math.round(1 / net).toLocaleString('en')} lines/s per core`
+  );
 }
 
 async function main(): Promise<void> {
@@ -179,29 +237,68 @@ async function main(): Promise<void> {
       waitForLeaders: true,
       topics: [{ topic, numPartitions: PARTITIONS, replicationFactor: 1 }],
     });
+    const broker = brokerPid();
     const p0 = performance.now();
+    const kcatCpu0 = exitedChildrenCpuSeconds();
+    const brokerCpu0 = processCpuSeconds(broker);
     await kcatProduceFile(brokers, topic, recordsFile);
+    const kcatCpu = exitedChildrenCpuSeconds() - kcatCpu0;
+    const brokerProduceCpu = processCpuSeconds(broker) - brokerCpu0;
     const ends = await admin.fetchTopicOffsets(topic);
     const produced = ends.reduce((n, e) => n + Number(e.high), 0);
     console.log(
       `topic ${topic}: ${produced} messages in ${PARTITIONS} partitions (kcat, ${((performance.now() - p0) / 1000).toFixed(1)} s)`,
     );
+    console.log(
+      `  producing: kcat ${kcatCpu.toFixed(1)} CPU s, broker (pid ${broker}) ${brokerProduceCpu.toFixed(1)} CPU s`,
+    );
     if (produced !== LINES) throw new Error(`the topic holds ${produced} messages, expected ${LINES}`);
 
+    // One line through each path: the CPU a run costs before its first line (startup, store open, connects).
+    const oneLineFile = join(work, 'one.log');
+    const oneRecordFile = join(work, 'one.ndjson');
+    writeFileSync(oneLineFile, `${readFirstLine(linesFile)}\n`);
+    writeFileSync(oneRecordFile, `${readFirstLine(recordsFile)}\n`);
+    const oneTopic = `${topic}-one`;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic: oneTopic, numPartitions: PARTITIONS, replicationFactor: 1 }],
+    });
+    await kcatProduceFile(brokers, oneTopic, oneRecordFile);
+    const fileOne0 = exitedChildrenCpuSeconds();
+    const fileOne = await runCli(['ingest', '--data', join(work, 'file-one'), oneLineFile]);
+    const fileOneCpu = exitedChildrenCpuSeconds() - fileOne0;
+    if (fileOne.code !== 0) throw new Error(`ingest failed: ${fileOne.stderr}`);
+    const kafkaOne = await kafkaIngest(admin, brokers, oneTopic, 'kafka-one');
+    await admin.deleteTopics({ topics: [oneTopic] }).catch(() => {});
+
+    const fileCpu0 = exitedChildrenCpuSeconds();
     const file = await runCli(['ingest', '--data', join(work, 'file-store'), linesFile]);
+    const fileCpu = exitedChildrenCpuSeconds() - fileCpu0;
     if (file.code !== 0) throw new Error(`ingest failed: ${file.stderr}`);
     const fileRate = LINES / file.seconds;
     console.log(
       `file ingest:  ${Math.round(fileRate)} lines/s (${file.seconds.toFixed(1)} s, peak RSS ${Math.round(file.peakRssMb)} MB)`,
     );
 
-    const k = await kafkaIngest(admin, brokers, topic);
+    console.log(`  file CPU:  ${fileCpu.toFixed(1)} s: ${perLine(fileCpu, fileOneCpu)}`);
+
+    const brokerCpu1 = processCpuSeconds(broker);
+    const k = await kafkaIngest(admin, brokers, topic, 'kafka-store');
+    const brokerConsumeCpu = processCpuSeconds(broker) - brokerCpu1;
     const kafkaRate = LINES / k.seconds;
     console.log(
       `kafka ingest: ${Math.round(kafkaRate)} lines/s (${k.seconds.toFixed(1)} s until the group's committed offsets reached the end, peak RSS ${Math.round(k.peakRssMb)} MB)`,
     );
+    console.log(
+      `  kafka CPU: ${k.cpuSeconds.toFixed(1)} s until committed: ${perLine(k.cpuSeconds, kafkaOne.cpuSeconds)} (${k.totalCpuSeconds.toFixed(1)} s with its shutdown)`,
+    );
+    console.log(
+      `  broker while consumed: ${brokerConsumeCpu.toFixed(1)} CPU s (${((brokerConsumeCpu * 1e6) / LINES).toFixed(1)} per million lines), not counted above`,
+    );
     if (process.env.BENCH_VERBOSE) console.log(k.stats);
     console.log(`ratio: ${(kafkaRate / fileRate).toFixed(2)}`);
+    console.log(`CPU per line, kafka / file: ${(k.cpuSeconds / fileCpu).toFixed(2)}`);
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
     await admin.disconnect();

@@ -29,6 +29,7 @@ export const SERVE_OPTIONS = {
   'kafka-brokers': { type: 'string' },
   'kafka-topic': { type: 'string' },
   'kafka-group': { type: 'string' },
+  'cluster-domain': { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 export const REPORT_OPTIONS = {
@@ -63,6 +64,7 @@ const FLAG_OF: Record<string, string> = {
   'kafka.brokers': '--kafka-brokers',
   'kafka.topic': '--kafka-topic',
   'kafka.group': '--kafka-group',
+  'reports.clusterDomain': '--cluster-domain',
 };
 
 type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -83,6 +85,7 @@ export function configFromFlags(values: FlagValues): Config {
     readToken: str('read-token'),
     insecure: v.insecure === true ? true : undefined,
     registry: Array.isArray(v.registry) ? v.registry : undefined,
+    ...(str('cluster-domain') ? { reports: { clusterDomain: str('cluster-domain') } } : {}),
   };
   // Any server flag makes a clickhouse section (the URL may come from the file or the environment);
   // without a URL anywhere the config check names clickhouse.url.

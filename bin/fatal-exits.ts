@@ -16,11 +16,16 @@ import { Worker } from 'node:worker_threads';
 
 /** Call once chDB is loaded (after the store is opened): its SIGABRT handler must be the one replaced. */
 export function exitOnAbort(): void {
-  process.on('SIGABRT', () => {
+  const onAbort = () => {
     // Only reached for a SIGABRT sent by kill(1); abort() itself exits right after this returns.
     writeSync(2, `${fatalLine('SIGABRT received: exiting', Date.now())}\n`);
-    process.exit(134);
-  });
+    // Not process.exit(): exit() runs chDB's static destructors, which can wait on the engine's threads (seen
+    // under load: the process slept after this line). With no listener left libuv restores the default
+    // action, so the signal sent again ends the process at once, as abort() would (status 134).
+    process.removeListener('SIGABRT', onAbort);
+    process.kill(process.pid, 'SIGABRT');
+  };
+  process.on('SIGABRT', onAbort);
 }
 
 export interface Watchdog {

@@ -45,7 +45,8 @@ export interface ReportRequest {
   entryNamespace?: string;
   /** service-entries and blocked: `spec.exportTo` of the suggested ServiceEntries. */
   exportTo?: string[];
-  /** The mesh's cluster DNS domain (default cluster.local): names under it are in-mesh, never suggested. */
+  /** The mesh's cluster DNS domain (default cluster.local): names under it are in-mesh, never suggested;
+   * service-entries, blocked, readiness and hosts. */
   clusterDomain?: string;
 }
 
@@ -104,7 +105,7 @@ export async function renderReport(
       return json(data);
     }
     case 'blocked': {
-      const report = await blockedReport(store, window, opts);
+      const report = await blockedReport(store, window, { ...opts, clusterDomain: req.clusterDomain });
       if (req.format === 'table') return text(report, blockedTable(report));
       const destinations = report.destinations.map((d) => {
         const se = serviceEntryForBlocked(d, {
@@ -127,6 +128,7 @@ export async function renderReport(
         search: req.search,
         status: req.status,
         port: req.port,
+        clusterDomain: req.clusterDomain,
       });
       return req.format === 'table' ? text(report, hostsTable(report)) : json(report);
     }

@@ -27,6 +27,8 @@ export interface ScheduleDeps {
   fetch?: typeof fetch;
   /** The server's cap on analytic work: a run takes one slot for its queries, like a report request. */
   limiter?: Pick<WorkLimiter, 'run'>;
+  /** The mesh's cluster DNS domain (config reports.clusterDomain; default cluster.local). */
+  clusterDomain?: string;
 }
 
 /** A scheduled run has no client waiting on it, so it may queue longer than a request before giving up. */
@@ -78,8 +80,13 @@ export async function runSchedule(s: Schedule, deps: ScheduleDeps, now = Date.no
   const analyse = async () => {
     const [entries, blocked, timeouts] = await Promise.all([
       // The written YAML holds every suggestion (up to the largest page); the summaries only the busiest.
-      serviceEntryReport(deps.store, window, { registry, apiVersion, limit: MAX_LIMIT }),
-      blockedReport(deps.store, window, { limit: 100 }),
+      serviceEntryReport(deps.store, window, {
+        registry,
+        apiVersion,
+        limit: MAX_LIMIT,
+        clusterDomain: deps.clusterDomain,
+      }),
+      blockedReport(deps.store, window, { limit: 100, clusterDomain: deps.clusterDomain }),
       timeoutReport(deps.store, window, { limit: 100 }),
     ]);
     const earlier = await deps.store.query<{ host: string }>(

@@ -1,6 +1,7 @@
 /** Request schemas of the HTTP API. Values reach SQL only as bound parameters; these keep them sane first. */
 import { z } from 'zod';
 import { exportToProblem } from '../reports/service-entries/service-entry-export-to.js';
+import { CLUSTER_DOMAIN_HINT, isClusterDomain } from '../reports/shared/cluster-domain.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../reports/shared/page.js';
 
 /** A Kubernetes namespace name (DNS-1123 label). */
@@ -45,11 +46,8 @@ export const ReportQuerySchema = z
   })
   .strict();
 
-export const ServiceEntryQuerySchema = ReportQuerySchema.extend({
-  format: z.enum(['yaml', 'json', 'table']).default('yaml'),
-  /** The registry diff is on whenever a registry is configured, unless turned off. */
-  diff: z.enum(['on', 'off']).default('on'),
-  apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
+/** `metadata.namespace` and `spec.exportTo` of suggested ServiceEntries (service-entries and blocked). */
+const entryFields = {
   /** `metadata.namespace` of the suggested ServiceEntries (`namespace` filters the traffic's source instead). */
   entryNamespace: namespace
     .describe('metadata.namespace of the suggested ServiceEntries (`namespace` filters the source instead)')
@@ -60,45 +58,61 @@ export const ServiceEntryQuerySchema = ReportQuerySchema.extend({
     .max(2000)
     .describe('spec.exportTo of the suggested ServiceEntries, comma-separated: ".", "*", "~" or namespaces')
     .optional(),
-  /** The mesh's cluster DNS domain (default cluster.local): names under it are in-mesh, never suggested. */
-  clusterDomain: z
-    .string()
-    .max(253)
-    .regex(
-      /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
-      'a DNS domain like cluster.local',
-    )
-    .describe(
-      "the mesh's cluster DNS domain (default cluster.local): in-mesh names are flagged, not suggested",
-    )
-    .optional(),
-  cidrPrefixV4: z.coerce
-    .number()
-    .int()
-    .min(8)
-    .max(32)
-    .optional()
-    .describe(
-      'IPv4 prefix length by which IP-only destinations with the same ports are grouped into one CIDR ServiceEntry (default from config, 24; 32 turns grouping off).',
-    ),
-  cidrPrefixV6: z.coerce
-    .number()
-    .int()
-    .min(32)
-    .max(128)
-    .optional()
-    .describe('The same for IPv6 (default from config, 64; 128 turns grouping off).'),
-})
-  .strict()
-  .superRefine((q, ctx) => {
-    const problem =
-      q.exportTo === undefined ? undefined : exportToProblem(splitList(q.exportTo), q.entryNamespace);
-    if (problem) ctx.addIssue({ code: 'custom', path: ['exportTo'], message: problem });
-  })
-  .transform(({ exportTo, ...q }) => ({
-    ...q,
-    ...(exportTo === undefined ? {} : { exportTo: splitList(exportTo) }),
-  }));
+};
+
+/**
+ * The mesh's cluster DNS domain: names under it are in-mesh, never suggested (default from config). Checked by
+ * a refinement, not a JSON Schema pattern, so a 400 says what is expected instead of quoting the regex.
+ */
+const clusterDomain = z
+  .string()
+  .max(253)
+  .refine(isClusterDomain, CLUSTER_DOMAIN_HINT)
+  .describe(
+    "the mesh's cluster DNS domain (default from config, cluster.local): names under it are in-mesh, flagged and never suggested",
+  )
+  .optional();
+
+/** `exportTo` checked against `entryNamespace`, then split into its list. */
+function withExportTo<T extends { exportTo?: string; entryNamespace?: string }>(schema: z.ZodType<T>) {
+  return schema
+    .superRefine((q, ctx) => {
+      const problem =
+        q.exportTo === undefined ? undefined : exportToProblem(splitList(q.exportTo), q.entryNamespace);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['exportTo'], message: problem });
+    })
+    .transform(({ exportTo, ...q }) => ({
+      ...q,
+      ...(exportTo === undefined ? {} : { exportTo: splitList(exportTo) }),
+    }));
+}
+
+export const ServiceEntryQuerySchema = withExportTo(
+  ReportQuerySchema.extend({
+    format: z.enum(['yaml', 'json', 'table']).default('yaml'),
+    /** The registry diff is on whenever a registry is configured, unless turned off. */
+    diff: z.enum(['on', 'off']).default('on'),
+    apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
+    ...entryFields,
+    clusterDomain,
+    cidrPrefixV4: z.coerce
+      .number()
+      .int()
+      .min(8)
+      .max(32)
+      .optional()
+      .describe(
+        'IPv4 prefix length by which IP-only destinations with the same ports are grouped into one CIDR ServiceEntry (default from config, 24; 32 turns grouping off).',
+      ),
+    cidrPrefixV6: z.coerce
+      .number()
+      .int()
+      .min(32)
+      .max(128)
+      .optional()
+      .describe('The same for IPv6 (default from config, 64; 128 turns grouping off).'),
+  }).strict(),
+);
 
 function splitList(text: string): string[] {
   return text
@@ -111,10 +125,20 @@ export const FormatQuerySchema = ReportQuerySchema.extend({
   format: z.enum(['json', 'table']).default('json'),
 }).strict();
 
+/** blocked: each destination with the ServiceEntry that would allow it (JSON), shaped like service-entries'. */
+export const BlockedQuerySchema = withExportTo(
+  FormatQuerySchema.extend({
+    apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
+    ...entryFields,
+    clusterDomain,
+  }).strict(),
+);
+
 export const HostsQuerySchema = FormatQuerySchema.extend({
   search: z.string().max(253).optional().describe('only hosts whose name contains this text, any case'),
   status: z.enum(['passthrough', 'blocked', 'allowed']).optional().describe('only hosts in this state'),
   port: z.coerce.number().int().min(1).max(65535).optional().describe('only this destination port'),
+  clusterDomain,
 }).strict();
 
 export const ReadinessQuerySchema = ReportQuerySchema.extend({
@@ -125,6 +149,7 @@ export const ReadinessQuerySchema = ReportQuerySchema.extend({
   /** Diff against the configured registry (on by default when one is configured). */
   diff: z.enum(['on', 'off']).default('on'),
   apiVersion: z.enum(['v1', 'v1beta1']).default('v1'),
+  clusterDomain,
 }).strict();
 
 export const SqlQueryBodySchema = z

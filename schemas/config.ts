@@ -5,6 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import {
+  CLUSTER_DOMAIN_HINT,
+  CLUSTER_DOMAIN_PATTERN,
+  DEFAULT_CLUSTER_DOMAIN,
+} from '../reports/shared/cluster-domain.js';
 import { DEFAULT_CLUSTER_PATHS } from '../store/table-ddl.js';
 
 /**
@@ -99,7 +104,7 @@ export const ConfigSchema = z
     storeRaw: strictBoolean.default(false),
     ttlDays: positiveInt.optional(),
     /** A stuck event loop (no turn for this long) kills the process with a fatal log, for its supervisor to restart; 0 turns it off. */
-    watchdogMs: z.coerce.number().int().min(0).default(30_000),
+    watchdogMs: wholeNumber.pipe(z.number().min(0)).default(30_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     clickhouse: z
       .object({
@@ -142,7 +147,7 @@ export const ConfigSchema = z
         /** Time one body may take to decode (it is decoded in slices of ~10 ms); over it → 413. */
         maxDecodeMs: positiveInt.default(10_000),
         /** Bodies are refused (503 + Retry-After) while the JS heap in use is above this share of its limit. */
-        maxHeapUsedPercent: z.coerce.number().int().min(1).max(100).default(85),
+        maxHeapUsedPercent: wholeNumber.pipe(z.number().min(1).max(100)).default(85),
       })
       .strict()
       .prefault({}),
@@ -173,8 +178,14 @@ export const ConfigSchema = z
     /** IP-only destinations of one network with the same ports become one CIDR ServiceEntry of this prefix. */
     reports: z
       .object({
-        cidrPrefixV4: z.coerce.number().int().min(8).max(32).default(24),
-        cidrPrefixV6: z.coerce.number().int().min(32).max(128).default(64),
+        cidrPrefixV4: wholeNumber.pipe(z.number().min(8).max(32)).default(24),
+        cidrPrefixV6: wholeNumber.pipe(z.number().min(32).max(128)).default(64),
+        /** The mesh's cluster DNS domain: names under it (and `*.svc`) are in-mesh, never external. */
+        clusterDomain: z
+          .string()
+          .max(253)
+          .regex(CLUSTER_DOMAIN_PATTERN, CLUSTER_DOMAIN_HINT)
+          .default(DEFAULT_CLUSTER_DOMAIN),
       })
       .strict()
       .prefault({}),
@@ -220,6 +231,7 @@ const ENV: Record<string, string[]> = {
   EGRESSLENS_FORMAT: ['format'],
   EGRESSLENS_LOG_LEVEL: ['logLevel'],
   EGRESSLENS_TTL_DAYS: ['ttlDays'],
+  EGRESSLENS_CLUSTER_DOMAIN: ['reports', 'clusterDomain'],
   EGRESSLENS_CLICKHOUSE_URL: ['clickhouse', 'url'],
   EGRESSLENS_CLICKHOUSE_USER: ['clickhouse', 'username'],
   EGRESSLENS_CLICKHOUSE_PASSWORD: ['clickhouse', 'password'],

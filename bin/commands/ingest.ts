@@ -16,6 +16,7 @@ import type { Store } from '../../store/store.js';
 import { applyTtl } from '../apply-ttl.js';
 import { checkFormat } from '../check-format.js';
 import { dataStdin } from '../detached-stdin.js';
+import { exitOnAbort } from '../fatal-exits.js';
 import { storeHolder } from '../store-holder.js';
 import { UserError } from '../usage-error.js';
 
@@ -56,6 +57,7 @@ export async function runIngest(config: Config, files: string[]): Promise<number
   for (const f of inputs) if (f !== '-') statSync(f); // a typo fails now, naming the file, not mid-run
   const log = pino({ level: config.logLevel === 'info' ? 'warn' : config.logLevel }, pino.destination(2));
   const store = await openForIngest(config);
+  exitOnAbort(); // after chDB is loaded, as for serve: an out-of-memory must end the run, not hang it
   let summary: IngestSummary;
   try {
     await store.migrate();

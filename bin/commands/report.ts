@@ -12,11 +12,13 @@ import {
 } from '../../reports/render-report.js';
 import { parseExportTo } from '../../reports/service-entries/service-entry-export-to.js';
 import { isDns1123Label } from '../../reports/service-entries/service-entry-name.js';
+import { CLUSTER_DOMAIN_HINT, isClusterDomain } from '../../reports/shared/cluster-domain.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET } from '../../reports/shared/page.js';
 import { parseWindow } from '../../reports/shared/window.js';
 import type { Config } from '../../schemas/config.js';
 import { StoreLockedError } from '../../store/chdb-store.js';
 import { openStore } from '../../store/open-store.js';
+import { exitOnAbort } from '../fatal-exits.js';
 import { storeHolder } from '../store-holder.js';
 import { UsageError, UserError } from '../usage-error.js';
 
@@ -28,9 +30,10 @@ export const reportUsage = `usage: egresslens report service-entries|blocked|tim
   --registry PATH          existing ServiceEntries (YAML file or folder, repeatable) to diff against
   --format yaml|json|table service-entries: yaml (default); others: table (default) or json
   --api-version v1|v1beta1 apiVersion of suggested ServiceEntries (default v1)
-  --entry-namespace NS     service-entries: metadata.namespace of the suggested ServiceEntries
-  --export-to LIST         service-entries: their spec.exportTo, comma-separated (. * ~ or namespaces)
-  --cluster-domain DOMAIN  the mesh's cluster DNS domain (default cluster.local): in-mesh names are flagged
+  --entry-namespace NS     service-entries, blocked: metadata.namespace of the suggested ServiceEntries
+  --export-to LIST         service-entries, blocked: their spec.exportTo, comma-separated (. * ~ or namespaces)
+  --cluster-domain DOMAIN  all but timeouts: the mesh's cluster DNS domain (default from
+                           config reports.clusterDomain, cluster.local): names under it are in-mesh
   --limit N                items to print (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT}); the header says N of M
   --offset N               items to skip first (default 0), to page through a long list
   --cidr-prefix-v4 N       service-entries: group IP-only destinations with the same ports into one CIDR entry
@@ -108,6 +111,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
     if (!(err instanceof StoreLockedError)) throw err;
     throw new UserError(`${config.data} is in use by another egresslens process; wait for it to finish`);
   }
+  exitOnAbort(); // after chDB is loaded, as for serve: an out-of-memory must end the report, not hang it
   try {
     await store.migrate();
     const registry = config.registry.length ? await loadRegistry(config.registry) : null;
@@ -124,6 +128,7 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
       cidrPrefixV6: numbers.cidrPrefixV6 ?? config.reports.cidrPrefixV6,
       registry,
       ...entry,
+      clusterDomain: entry.clusterDomain ?? config.reports.clusterDomain,
     });
     process.stdout.write(rendered.text);
   } finally {
@@ -132,29 +137,34 @@ export async function runReport(config: Config, args: ReportArgs): Promise<numbe
   return 0;
 }
 
-/** `--entry-namespace`, `--export-to` and `--cluster-domain`, checked (service-entries only). */
+/** The reports each of `--entry-namespace`, `--export-to` and `--cluster-domain` applies to. */
+const ENTRY_FLAG_KINDS: Record<string, readonly ReportKind[]> = {
+  '--entry-namespace': ['service-entries', 'blocked'],
+  '--export-to': ['service-entries', 'blocked'],
+  '--cluster-domain': ['service-entries', 'blocked', 'readiness', 'hosts'],
+};
+
+/** `--entry-namespace`, `--export-to` and `--cluster-domain`, checked. */
 function entryOptions(
   kind: ReportKind,
   args: ReportArgs,
 ): { entryNamespace?: string; exportTo?: string[]; clusterDomain?: string } {
-  const given = [
+  const given: [string, string | undefined][] = [
     ['--entry-namespace', args.entryNamespace],
     ['--export-to', args.exportTo],
     ['--cluster-domain', args.clusterDomain],
-  ].filter(([, v]) => v !== undefined);
-  if (given.length > 0 && kind !== 'service-entries')
-    throw new UsageError(
-      `${given.map(([f]) => f).join(', ')} only appl${given.length > 1 ? 'y' : 'ies'} to report service-entries`,
-    );
+  ];
+  for (const [flag, value] of given) {
+    const kinds = ENTRY_FLAG_KINDS[flag]!;
+    if (value !== undefined && !kinds.includes(kind))
+      throw new UsageError(`${flag} applies to report ${kinds.join(', ')}, not ${kind}`);
+  }
   if (args.entryNamespace !== undefined && !isDns1123Label(args.entryNamespace))
     throw new UsageError(
       '--entry-namespace must be a Kubernetes namespace name (lowercase letters, digits, -)',
     );
-  if (
-    args.clusterDomain !== undefined &&
-    !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(args.clusterDomain)
-  )
-    throw new UsageError('--cluster-domain must be a DNS domain such as cluster.local');
+  if (args.clusterDomain !== undefined && !isClusterDomain(args.clusterDomain))
+    throw new UsageError(`--cluster-domain must be ${CLUSTER_DOMAIN_HINT}`);
   let exportTo: string[] | undefined;
   if (args.exportTo !== undefined) {
     try {

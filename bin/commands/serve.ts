@@ -35,6 +35,8 @@ export const serveUsage = `usage: egresslens serve [options]
   --store-raw              keep each raw line in access_log.raw
   --ttl-days N             drop rows older than N days
   --registry PATH          ServiceEntry YAML (file or folder), repeatable
+  --cluster-domain DOMAIN  the mesh's cluster DNS domain (default cluster.local; env EGRESSLENS_CLUSTER_DOMAIN):
+                           names under it are in-mesh in every report, never suggested
   --kafka-brokers H:P,...  consume Fluent Bit's kafka output (--kafka-topic, --kafka-group)
   --config FILE            JSON or YAML config file; flags override it, env vars EGRESSLENS_* fill in`;
 
@@ -61,6 +63,7 @@ export async function runServe(config: Config): Promise<number> {
     registry,
     log: log.child({ component: 'schedule' }),
     limiter,
+    clusterDomain: config.reports.clusterDomain,
   });
   log.info(
     { address, store: store.kind, data: store.kind === 'embedded' ? config.data : config.clickhouse?.url },
@@ -79,6 +82,7 @@ export async function runServe(config: Config): Promise<number> {
         limits: {
           maxKeysPerRecord: config.ingest.maxKeysPerRecord,
           maxRecordsPerMessage: config.ingest.maxRecords,
+          maxDepth: config.ingest.maxDepth,
         },
         onFatal: () => {
           kafkaFailed = true;

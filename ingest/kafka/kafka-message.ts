@@ -25,12 +25,15 @@ export interface MessageLimits {
   maxMessageBytes: number;
   maxKeysPerRecord: number;
   maxRecordsPerMessage: number;
+  /** Nesting a msgpack record may have (config ingest.maxDepth, as for HTTP intake). */
+  maxDepth: number;
 }
 
 export const DEFAULT_MESSAGE_LIMITS: MessageLimits = {
   maxMessageBytes: 1 << 20,
   maxKeysPerRecord: 1000,
   maxRecordsPerMessage: 10_000,
+  maxDepth: DEFAULT_MAX_DEPTH,
 };
 
 /** How much of an undecodable message a dead letter keeps. */
@@ -179,7 +182,7 @@ export class KafkaMessageDecoder {
       events = decodeFluentMsgpack(value, {
         maxRecords: this.limits.maxRecordsPerMessage,
         maxKeysPerRecord: this.limits.maxKeysPerRecord,
-        maxDepth: DEFAULT_MAX_DEPTH,
+        maxDepth: this.limits.maxDepth,
       });
     } catch (err) {
       if (!(err instanceof BodyError) && !(err instanceof RangeError)) throw err;

@@ -8,6 +8,7 @@
 
 import type { Store } from '../../store/store.js';
 import { isoTime } from '../shared/clickhouse-time.js';
+import { clusterDomainParam } from '../shared/cluster-domain.js';
 import { type RecoveredName, recoverySql } from '../shared/hostname-recovery.js';
 import { isIpLiteral } from '../shared/ip-literal.js';
 import { type ListInfo, listInfo, type PageRequest, pageOf } from '../shared/page.js';
@@ -111,10 +112,15 @@ interface Row {
 export async function blockedReport(
   store: Store,
   window: ReportWindow,
-  opts: { namespace?: string } & PageRequest = {},
+  opts: { namespace?: string; clusterDomain?: string } & PageRequest = {},
 ): Promise<BlockedReport> {
   const page = pageOf(opts);
-  const params = { ...windowParams(window), namespace: opts.namespace ?? '', ...page };
+  const params = {
+    ...windowParams(window),
+    namespace: opts.namespace ?? '',
+    ...page,
+    ...clusterDomainParam(opts.clusterDomain),
+  };
   const rows = await store.query<Row>(BLOCKED_QUERY, { params });
   const destinations = rows.map((r): BlockedDestination => {
     const d: BlockedDestination = {

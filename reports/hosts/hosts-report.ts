@@ -2,8 +2,9 @@
 
 import type { Store } from '../../store/store.js';
 import { isoTime } from '../shared/clickhouse-time.js';
+import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cluster-domain.js';
 import { type ListInfo, listInfo, type PageRequest, pageOf } from '../shared/page.js';
-import { ALLOWED_EXTERNAL_SQL, BLOCKED_SQL, HOST_SQL, PASSTHROUGH_SQL } from '../shared/traffic-sql.js';
+import { BLOCKED_SQL, HOST_SQL, PASSTHROUGH_SQL } from '../shared/traffic-sql.js';
 import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
 export type HostStatus = 'allowed' | 'passthrough' | 'blocked';
@@ -26,7 +27,7 @@ SELECT ${HOST_SQL} AS host, dst_port AS port,
   toString(min(start_time)) AS first_seen, toString(max(start_time)) AS last_seen,
   count() OVER () AS total
 FROM access_log
-WHERE ${WINDOW_SQL} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_SQL})
+WHERE ${WINDOW_SQL} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL})
   AND ({namespace:String} = '' OR k8s_namespace = {namespace:String})
 GROUP BY host, port, status
 HAVING ({search:String} = '' OR positionCaseInsensitiveUTF8(host, {search:String}) > 0)
@@ -42,6 +43,8 @@ export interface HostFilter {
   search?: string;
   status?: HostStatus;
   port?: number;
+  /** The mesh's cluster DNS domain: outbound clusters of names under it are in-mesh, not listed. */
+  clusterDomain?: string;
 }
 
 export interface HostsReport extends ListInfo {
@@ -62,6 +65,7 @@ export async function hostsReport(
     status: opts.status ?? '',
     port: opts.port ?? 0,
     ...page,
+    ...clusterDomainParam(opts.clusterDomain),
   };
   const rows = await store.query<{
     host: string;

@@ -18,12 +18,13 @@ import type { RegistryEntry } from '../registry/registry.js';
 import { type FlaggedDestination, isLinkLocal } from '../service-entries/service-entry-flags.js';
 import { classifyDestinations } from '../service-entries/suggest-service-entries.js';
 import type { ServiceEntryApiVersion } from '../service-entries/suggestion.js';
+import { parseAddressRange, rangeContains } from '../shared/address-range.js';
+import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cluster-domain.js';
 import type { DestinationTraffic } from '../shared/destination.js';
 import { hostMatches, isWildcardHost, normalizeHost } from '../shared/host-match.js';
-import { bareIp, cidrContains, isIpLiteral } from '../shared/ip-literal.js';
+import { bareIp, isIpLiteral } from '../shared/ip-literal.js';
 import { type ListInfo, listInfo, pageOf, slicePage } from '../shared/page.js';
 import {
-  ALLOWED_EXTERNAL_SQL,
   BLOCKED_SQL,
   HOST_SQL,
   IS_IP_SQL,
@@ -84,10 +85,10 @@ const PLAIN_IP_SQL = `(NOT {list_ips:UInt8} AND upstream_cluster NOT LIKE 'outbo
   AND NOT ${IS_LINK_LOCAL_SQL('dst_host')})`;
 
 const TOTALS_QUERY = `
-SELECT k8s_namespace AS namespace, countIf(${ALLOWED_EXTERNAL_SQL} AND NOT ${PASSTHROUGH_SQL} AND NOT ${BLOCKED_SQL}) AS allowed,
+SELECT k8s_namespace AS namespace, countIf(${ALLOWED_EXTERNAL_BY_DOMAIN_SQL} AND NOT ${PASSTHROUGH_SQL} AND NOT ${BLOCKED_SQL}) AS allowed,
   count() AS requests, countIf((${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}) AND ${PLAIN_IP_SQL}) AS plain_ip_requests
 FROM access_log
-WHERE ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_SQL})
+WHERE ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL})
 GROUP BY namespace
 ORDER BY namespace`;
 
@@ -130,13 +131,13 @@ function admits(
 ): boolean {
   if (spec.ports.length > 0 && !spec.ports.some((p) => p.number === port)) return false;
   if (spec.hosts.some((h) => hostMatches(h, host))) return true;
-  const addr = ip && isIpLiteral(ip) ? bareIp(ip) : isIpLiteral(host) ? bareIp(host) : '';
-  return (
-    addr !== '' &&
-    (spec.addresses ?? []).some((a) =>
-      cidrContains(a.includes('/') ? a : `${a}/${a.includes(':') ? 128 : 32}`, addr),
-    )
-  );
+  // By address: the destination IP inside one of the entry's addresses (IPs or CIDRs, IPv4-mapped as IPv4).
+  const dest = parseAddressRange(ip && isIpLiteral(ip) ? ip : isIpLiteral(host) ? host : '');
+  if (!dest) return false;
+  return (spec.addresses ?? []).some((a) => {
+    const range = parseAddressRange(a);
+    return range !== undefined && rangeContains(range, dest);
+  });
 }
 
 /** Whether a ServiceEntry host can match an IP literal: an IP itself, `*`, or a wildcard ending like one. */
@@ -159,6 +160,7 @@ export async function readinessReport(
     namespace: opts.namespace ?? '',
     max: opts.maxDestinations ?? 50_000,
     list_ips: listIps ? 1 : 0,
+    ...clusterDomainParam(opts.clusterDomain),
   };
   const totals = await store.query<{
     namespace: string;

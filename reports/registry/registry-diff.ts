@@ -2,7 +2,10 @@
  * Suggestions against the ServiceEntries already in the registry. A (host, port) seen from namespace N is covered
  * when some entry
  * - matches the host: exactly, by wildcard (`*.example.com` matches any subdomain depth, `*` everything), or, for
- *   an IP (or non-HTTP traffic with a known destination IP), by one of its `addresses` (CIDRs);
+ *   an IP or a network (CIDR) suggestion (or non-HTTP traffic with a known destination IP), by its `addresses`:
+ *   the destination's addresses must lie inside the `addresses` of entries declaring the port and visible from
+ *   N (IPv4 and IPv6, IPv4-mapped IPv6 as IPv4; see address-range.ts). Entries covering only part of a network
+ *   leave the rest (`uncoveredAddresses`) to a remainder entry for just those addresses;
  * - declares the port number (an entry with no ports covers no port);
  * - is visible from N (`exportTo`, see export-visibility.ts).
  * Fully covered suggestions are `covered`; partly covered ones are `partiallyCovered` with the reason, and their
@@ -15,9 +18,19 @@ import { isValidPort } from '../service-entries/port-protocol.js';
 import { NameAllocator } from '../service-entries/service-entry-name.js';
 import { normalizeTraffic } from '../service-entries/suggest-service-entries.js';
 import type { Suggestion } from '../service-entries/suggestion.js';
+import {
+  type AddressRange,
+  mergeRanges,
+  parseAddressRange,
+  rangeContains,
+  rangesOverlap,
+  rangeToCidrs,
+  subtractRanges,
+} from '../shared/address-range.js';
 import type { DestinationTraffic } from '../shared/destination.js';
 import { hostMatches, normalizeHost } from '../shared/host-match.js';
-import { cidrContains, isIpLiteral } from '../shared/ip-literal.js';
+import { isIpLiteral } from '../shared/ip-literal.js';
+import { addressRemainder } from './address-remainder.js';
 import { ANY_NAMESPACE, describeExportTo, isVisibleFrom } from './export-visibility.js';
 import type { RegistryEntry } from './registry.js';
 
@@ -41,6 +54,8 @@ export interface PartialCoverage {
   uncoveredHosts: string[];
   /** Ports declared by a matching entry that is not visible from these source namespaces. */
   hiddenFrom: { port: number; namespaces: string[] }[];
+  /** For an IP or network suggestion: its addresses (CIDRs) that no entry covers on some port. */
+  uncoveredAddresses: string[];
   /** A suggestion for the uncovered part only (also in `missing`). */
   remainder: Suggestion;
 }
@@ -52,7 +67,8 @@ export interface RegistryDiff {
   unused: RegistryEntry[];
 }
 
-type Cause = 'no-host' | 'no-port' | 'hidden';
+/** `addresses`: entries cover part of the destination's network on this port (`covering`), not the `rest`. */
+type Cause = 'no-host' | 'no-port' | 'hidden' | 'addresses';
 
 interface Unit {
   row: DestinationTraffic;
@@ -61,6 +77,10 @@ interface Unit {
   cause?: Cause;
   /** Entries that matched the host (for no-port) or host and port (for hidden). */
   near: RegistryEntry[];
+  /** With `addresses`: the parts of the destination's range no visible entry declaring the port covers. */
+  rest?: AddressRange[];
+  /** Covered only by several entries' addresses together (each is needed), not by `covering[0]` alone. */
+  together?: boolean;
 }
 
 const id = (e: RegistryEntry) => `${e.namespace}/${e.name}`;
@@ -91,13 +111,15 @@ export function diffAgainstRegistry(
     const units = unitsOf(s, rows).map((u) => classify(u, registry));
     const gaps = units.filter((u) => u.cause !== undefined);
     const coveredUnits = units.filter((u) => u.cause === undefined);
+    // Units whose network is partly covered count as covered in part.
+    const someCover = units.filter((u) => u.covering.length > 0);
     if (gaps.length === 0 && coveredUnits.length > 0) {
-      const entries = rank(coveredUnits.map((u) => u.covering[0]!));
+      const entries = rank(coveredUnits.flatMap((u) => (u.together ? u.covering : [u.covering[0]!])));
       diff.covered.push({ suggestion: s, entry: entries[0]!, entries });
       continue;
     }
     const namespace = s.resource.metadata.namespace;
-    if (coveredUnits.length === 0) {
+    if (someCover.length === 0) {
       const notes = nearMissNotes(gaps);
       const clash = entriesIn(namespace).find((e) => e.name === s.name);
       if (notes.length === 0 && !clash) {
@@ -117,7 +139,7 @@ export function diffAgainstRegistry(
       continue;
     }
 
-    const portsWithCover = new Set(coveredUnits.map((u) => u.row.port));
+    const portsWithCover = new Set(someCover.map((u) => u.row.port));
     const gapPorts = uniqNumbers(gaps.map((u) => u.row.port));
     const uncoveredPorts = gapPorts.filter((p) => !portsWithCover.has(p));
     const hidden = gaps.filter((u) => u.cause === 'hidden');
@@ -125,26 +147,30 @@ export function diffAgainstRegistry(
       port,
       namespaces: uniq(hidden.filter((u) => u.row.port === port).map((u) => u.namespace)),
     }));
-    const coveredHosts = new Set(coveredUnits.map((u) => u.row.host));
+    const coveredHosts = new Set(someCover.map((u) => u.row.host));
     const uncoveredHosts = uniq(gaps.map((u) => u.row.host)).filter((h) => !coveredHosts.has(h));
     const reason = reasonFor(gaps);
     const gapNamespaces = uniq(gaps.map((u) => u.namespace));
     // Namespaces that cannot see an existing entry get the remainder exported to them (and only them).
     const exportTo = hidden.length > 0 && !gapNamespaces.includes(ANY_NAMESPACE) ? gapNamespaces : undefined;
-    const remainderRows = gapRows(gaps);
-    const specHost = s.kind === 'ip' ? (s.evidence.observedHosts[0] ?? s.hosts[0]!) : s.hosts[0]!;
-    const remainder = buildSuggestion(
-      s.kind,
-      specHost,
-      remainderRows,
-      [],
-      allocatorFor(namespace).take(`${s.name}-${gapPorts.join('-')}`),
-      {
-        apiVersion: s.resource.apiVersion,
-        ...(namespace ? { namespace } : {}),
-        ...(exportTo ? { exportTo } : s.resource.spec.exportTo ? { exportTo: s.resource.spec.exportTo } : {}),
-      },
-    );
+    const uncoveredAddresses = gapAddresses(gaps);
+    const remainderName = allocatorFor(namespace).take(`${s.name}-${gapPorts.join('-')}`);
+    const remainderExportTo = exportTo ?? s.resource.spec.exportTo;
+    const remainder =
+      s.kind === 'cidr'
+        ? addressRemainder(s, gapPorts, uncoveredAddresses, remainderName, remainderExportTo)
+        : buildSuggestion(
+            s.kind,
+            s.kind === 'ip' ? (s.evidence.observedHosts[0] ?? s.hosts[0]!) : s.hosts[0]!,
+            gapRows(gaps),
+            [],
+            remainderName,
+            {
+              apiVersion: s.resource.apiVersion,
+              ...(namespace ? { namespace } : {}),
+              ...(remainderExportTo ? { exportTo: remainderExportTo } : {}),
+            },
+          );
     remainder.warnings.unshift(
       `Only the part of ${s.hosts[0]} that the registry does not cover: ${reason}.` +
         (exportTo
@@ -155,10 +181,11 @@ export function diffAgainstRegistry(
     diff.partiallyCovered.push({
       suggestion: s,
       reason,
-      entries: rank(coveredUnits.flatMap((u) => u.covering)),
+      entries: rank(someCover.flatMap((u) => u.covering)),
       uncoveredPorts,
       uncoveredHosts,
       hiddenFrom,
+      uncoveredAddresses: s.kind === 'ip' || s.kind === 'cidr' ? uncoveredAddresses : [],
       remainder,
     });
   }
@@ -202,13 +229,33 @@ function rowsFromEvidence(s: Suggestion): DestinationTraffic[] {
   }));
 }
 
+/**
+ * The addresses a row stands for when it is matched by `addresses`: the IP or network it names, or the
+ * destination IP of opaque traffic to a named host (HTTP is matched by the Host header only).
+ */
+function rowRange(row: DestinationTraffic): AddressRange | undefined {
+  if (isIpLiteral(row.host) || row.host.includes('/')) return parseAddressRange(row.host);
+  return row.httpRequests === 0 && row.ip ? parseAddressRange(row.ip) : undefined;
+}
+
+function entryRanges(entry: RegistryEntry): AddressRange[] {
+  const out: AddressRange[] = [];
+  for (const a of entry.addresses ?? []) {
+    const r = parseAddressRange(a);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/** Whether the entry names the host (then it covers all of it). */
+function matchesByName(entry: RegistryEntry, row: DestinationTraffic): boolean {
+  return entry.hosts.some((h) => hostMatches(h, row.host));
+}
+
 function matchesTraffic(entry: RegistryEntry, row: DestinationTraffic): boolean {
-  if (entry.hosts.some((h) => hostMatches(h, row.host))) return true;
-  const addresses = entry.addresses ?? [];
-  if (addresses.length === 0) return false;
-  // Opaque traffic is matched by destination address; HTTP by the Host header.
-  const ip = isIpLiteral(row.host) ? row.host : row.httpRequests === 0 ? row.ip : undefined;
-  return ip !== undefined && addresses.some((a) => cidrContains(a, ip));
+  if (matchesByName(entry, row)) return true;
+  const range = rowRange(row);
+  return range !== undefined && entryRanges(entry).some((r) => rangesOverlap(r, range));
 }
 
 function classify(u: Unit, registry: readonly RegistryEntry[]): Unit {
@@ -218,13 +265,37 @@ function classify(u: Unit, registry: readonly RegistryEntry[]): Unit {
   if (portEntries.length === 0) return { ...u, cause: 'no-port', near: hostEntries };
   const covering = portEntries.filter((e) => isVisibleFrom(e, u.namespace));
   if (covering.length === 0) return { ...u, cause: 'hidden', near: portEntries };
-  return { ...u, covering };
+  const range = rowRange(u.row);
+  if (range === undefined || covering.some((e) => matchesByName(e, u.row))) return { ...u, covering };
+  // Matched by addresses only: covered by one entry holding all of it, or by the visible entries together.
+  const whole = covering.find((e) => entryRanges(e).some((r) => rangeContains(r, range)));
+  if (whole) return { ...u, covering: [whole, ...covering.filter((e) => e !== whole)] };
+  const rest = subtractRanges(range, covering.flatMap(entryRanges));
+  if (rest.length === 0) return { ...u, covering, together: true };
+  return { ...u, covering, cause: 'addresses', rest, near: covering };
+}
+
+/** The CIDRs of the gaps (the rest of partly covered networks, the whole range of the others), merged. */
+function gapAddresses(gaps: readonly Unit[]): string[] {
+  const ranges: AddressRange[] = [];
+  for (const u of gaps) {
+    if (u.rest) ranges.push(...u.rest);
+    else {
+      const r = rowRange(u.row);
+      if (r) ranges.push(r);
+    }
+  }
+  return mergeRanges(ranges).flatMap(rangeToCidrs);
 }
 
 function describePorts(e: RegistryEntry): string {
   return e.ports.length === 0
     ? `${id(e)} declares no ports, so it covers no port`
     : `${id(e)} declares ${e.ports.map((p) => p.number).join(', ')}`;
+}
+
+function describeAddresses(e: RegistryEntry): string {
+  return `${id(e)} (addresses ${(e.addresses ?? []).join(', ')})`;
 }
 
 /** One clause per (cause, port, entries), naming the namespaces or hosts concerned. */
@@ -236,7 +307,8 @@ function reasonFor(gaps: readonly Unit[]): string {
   for (const u of gaps) {
     const port = u.row.port;
     const nearIds = u.near.map(id).join(',');
-    const key = `${u.cause}|${port}|${nearIds}`;
+    const rest = (u.rest ?? []).flatMap(rangeToCidrs);
+    const key = `${u.cause}|${port}|${nearIds}|${rest.join(',')}`;
     let c = clauses.get(key);
     if (!c) {
       const near = u.near;
@@ -245,9 +317,13 @@ function reasonFor(gaps: readonly Unit[]): string {
           ? (_ns: string[], hosts: string[]) => `no entry matches ${hosts.join(', ')} (port ${port})`
           : u.cause === 'no-port'
             ? () => `port ${port} is not declared (${near.map(describePorts).join('; ')})`
-            : (ns: string[]) =>
-                `port ${port}: ${near.map((e) => `${id(e)} (${describeExportTo(e)})`).join(', ')} not visible ` +
-                `from namespace${ns.length > 1 ? 's' : ''} ${ns.map((n) => (n === ANY_NAMESPACE ? '(unknown)' : n)).join(', ')}`;
+            : u.cause === 'addresses'
+              ? (_ns: string[], hosts: string[]) =>
+                  `port ${port}: ${near.map(describeAddresses).join(', ')} cover${near.length > 1 ? '' : 's'} ` +
+                  `only part of ${hosts.join(', ')}; not ${rest.join(', ')}`
+              : (ns: string[]) =>
+                  `port ${port}: ${near.map((e) => `${id(e)} (${describeExportTo(e)})`).join(', ')} not visible ` +
+                  `from namespace${ns.length > 1 ? 's' : ''} ${ns.map((n) => (n === ANY_NAMESPACE ? '(unknown)' : n)).join(', ')}`;
       c = { text, ns: new Set(), hosts: new Set() };
       clauses.set(key, c);
     }

@@ -8,9 +8,10 @@
 
 import type { Store } from '../../store/store.js';
 import { isoTime } from '../shared/clickhouse-time.js';
+import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cluster-domain.js';
 import type { DestinationTraffic } from '../shared/destination.js';
 import { MIN_RECOVERY_CONFIDENCE, recoverySql } from '../shared/hostname-recovery.js';
-import { ALLOWED_EXTERNAL_SQL, CLUSTER_HOST_SQL, IS_IP_SQL, PASSTHROUGH_SQL } from '../shared/traffic-sql.js';
+import { CLUSTER_HOST_SQL, IS_IP_SQL, PASSTHROUGH_SQL } from '../shared/traffic-sql.js';
 import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
 /** IPs without a name that share a network and a port set: one CIDR ServiceEntry (cidr-groups.ts). */
@@ -115,6 +116,8 @@ export interface PassthroughOptions {
   namespace?: string;
   /** Network prefix lengths for grouping unnamed IPs (default /24 and /64). */
   cidrPrefix?: { v4?: number; v6?: number };
+  /** The mesh's cluster DNS domain: its names are never recovered for an IP (default cluster.local). */
+  clusterDomain?: string;
 }
 
 export async function passthroughTraffic(
@@ -129,6 +132,7 @@ export async function passthroughTraffic(
       cidr_v4: opts.cidrPrefix?.v4 ?? 24,
       cidr_v6: opts.cidrPrefix?.v6 ?? 64,
       min_confidence: MIN_RECOVERY_CONFIDENCE,
+      ...clusterDomainParam(opts.clusterDomain),
     },
   });
   const traffic: DestinationTraffic[] = [];
@@ -204,10 +208,14 @@ function toTraffic(r: Row): DestinationTraffic {
 }
 
 /** Hosts reached through ServiceEntry clusters in the window: registry entries with traffic are not unused. */
-export async function allowedHosts(store: Store, window: ReportWindow): Promise<Set<string>> {
+export async function allowedHosts(
+  store: Store,
+  window: ReportWindow,
+  clusterDomain?: string,
+): Promise<Set<string>> {
   const rows = await store.query<{ host: string }>(
-    `SELECT DISTINCT ${CLUSTER_HOST_SQL} AS host FROM access_log WHERE ${ALLOWED_EXTERNAL_SQL} AND ${WINDOW_SQL}`,
-    { params: windowParams(window) },
+    `SELECT DISTINCT ${CLUSTER_HOST_SQL} AS host FROM access_log WHERE ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL} AND ${WINDOW_SQL}`,
+    { params: { ...windowParams(window), ...clusterDomainParam(clusterDomain) } },
   );
   return new Set(rows.map((r) => r.host).filter(Boolean));
 }

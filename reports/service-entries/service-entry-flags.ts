@@ -2,7 +2,7 @@
  * Destinations seen through PassthroughCluster that must not become an ordinary MESH_EXTERNAL ServiceEntry,
  * and why. They are listed in the report (`flagged`) with the reason and what to do instead, never emitted:
  *
- * - `in-mesh`: a cluster-local name (`*.svc`, `*.<cluster domain>`): the sidecar did not know an in-mesh
+ * - `in-mesh`: a cluster-local name (`*.svc`, `*.<cluster domain>`, see cluster-domain.ts): the sidecar did not know an in-mesh
  *   service, so the fix is a sidecar or a registry entry, not an external entry;
  * - `link-local`: 169.254.0.0/16 or fe80::/10 (169.254.169.254 is the cloud metadata service): reachable only
  *   on the node's link, and opening it to workloads exposes node credentials;
@@ -11,8 +11,12 @@
  * - `tcp-without-address`: opaque TCP to a named host with no destination IP logged: Istio needs `addresses` to
  *   match TCP (IST0134), and there are none to give.
  */
+import { DEFAULT_CLUSTER_DOMAIN, isInMeshHost } from '../shared/cluster-domain.js';
 import { bareIp, ipFamily, isIpLiteral } from '../shared/ip-literal.js';
 import { hostProblem } from './service-entry-host.js';
+
+/** It lives with the in-mesh rule now; kept here for the modules that import it from the flags. */
+export { DEFAULT_CLUSTER_DOMAIN };
 
 export type FlagReason = 'in-mesh' | 'link-local' | 'single-label' | 'invalid-host' | 'tcp-without-address';
 
@@ -33,7 +37,6 @@ export interface FlaggedDestination {
   lastSeen: string;
 }
 
-export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 export const METADATA_IP = '169.254.169.254';
 
 /**
@@ -45,17 +48,6 @@ export function isLinkLocal(ip: string): boolean {
   const family = ipFamily(bare);
   if (family === 4) return bare.startsWith('169.254.');
   return family === 6 && /^fe[89ab][0-9a-f]:/.test(bare);
-}
-
-/**
- * Whether `host` is a cluster-local name: `*.svc`, or `cluster.local` or the configured cluster domain, or a name
- * under either (`reviews.shop.svc.cluster.local`, `10-0-0-1.shop.pod.cluster.local`).
- */
-export function isInMeshHost(host: string, clusterDomain = DEFAULT_CLUSTER_DOMAIN): boolean {
-  if (host.endsWith('.svc')) return true;
-  const domains = new Set([DEFAULT_CLUSTER_DOMAIN, clusterDomain.replace(/^\.+|\.+$/g, '').toLowerCase()]);
-  for (const d of domains) if (d !== '' && (host === d || host.endsWith(`.${d}`))) return true;
-  return false;
 }
 
 /**

@@ -71,7 +71,11 @@ export async function serviceEntryReport(
     v4: opts.cidrPrefix?.v4 ?? DEFAULT_CIDR_PREFIX.v4,
     v6: opts.cidrPrefix?.v6 ?? DEFAULT_CIDR_PREFIX.v6,
   };
-  const pt = await passthroughTraffic(store, window, { namespace: opts.namespace, cidrPrefix: prefix });
+  const pt = await passthroughTraffic(store, window, {
+    namespace: opts.namespace,
+    cidrPrefix: prefix,
+    clusterDomain: opts.clusterDomain,
+  });
   // A network of link-local addresses (the metadata service's 169.254.0.0/16) is never an external entry: its
   // rows go to the plan below, which flags them with the reason.
   const linkLocal = pt.ipGroups.filter((g) => g.exampleIps.some(isLinkLocal));
@@ -110,7 +114,7 @@ export async function serviceEntryReport(
     return { ...listInfo(page, items.length, all.length), suggestions: items };
   };
   if (!opts.registry) return { ...base, ...paged(suggestions), registry: null };
-  const seen = await allowedHosts(store, window);
+  const seen = await allowedHosts(store, window, opts.clusterDomain);
   const traffic = [...pt.traffic, ...ipGroups.flatMap((g) => g.traffic)];
   const diff = diffAgainstRegistry(suggestions, traffic, opts.registry, seen);
   return {

@@ -26,7 +26,9 @@ export function toTable(suggestions: readonly Suggestion[], opts: TableOptions =
         ? `${s.hosts[0]} (${e.observedHosts.length} hosts)`
         : s.kind === 'ip'
           ? `${e.observedHosts[0] ?? s.hosts[0]} (IP only)`
-          : (s.hosts[0] ?? '');
+          : s.kind === 'cidr'
+            ? `${(s.resource.spec.addresses ?? []).join(',')} (network)`
+            : (s.hosts[0] ?? '');
     const ns =
       e.namespaces.length > maxNs
         ? `${e.namespaces.slice(0, maxNs).join(',')},+${e.namespaces.length - maxNs}`

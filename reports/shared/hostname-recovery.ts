@@ -4,13 +4,15 @@
  * `outbound|443||host` cluster. Each IP maps to the names seen with it, with a confidence: the share of
  * named observations the best name has (a CDN address shared by many hosts scores low), and how recent.
  *
- * In-mesh rows (`outbound|…|*.svc.cluster.local` clusters) are not read: their IPs are service addresses, never
- * an external destination's, and skipping them (the table is sorted by cluster first) halves the rows read.
+ * In-mesh rows (`outbound|…|*.svc.<cluster domain>` clusters) are not read: their IPs are service addresses,
+ * never an external destination's, and skipping them (the table is sorted by cluster first) halves the rows
+ * read. Names in the mesh's cluster domain are never recovered names either (cluster-domain.ts).
  *
  * The recovery is a subquery the reports join to: the IPs to name come from another subquery over the same
  * window, so the work follows the rows scanned, and no list of IPs travels between the engine and JS.
  */
 
+import { IN_MESH_NAME_SQL } from './cluster-domain.js';
 import { CLUSTER_HOST_SQL, IS_IP_SQL } from './traffic-sql.js';
 import { WINDOW_SQL } from './window.js';
 
@@ -36,7 +38,8 @@ const ROW_NAME_SQL = `lower(multiIf(requested_server_name != '', requested_serve
 /**
  * A subquery with columns `ip, rec_name, rec_confidence, rec_shared_by, rec_observations, rec_last_seen` (one row per IP of
  * `ipsSql` that was seen with a name in the window). The best name is the most observed (ties: the first by
- * name); `last_seen` is when that name was last seen. Uses the window parameters.
+ * name); `last_seen` is when that name was last seen. Uses the window parameters and `cluster_domain`
+ * (`clusterDomainParam`).
  */
 export function recoverySql(ipsSql: string): string {
   return `(
@@ -53,11 +56,11 @@ export function recoverySql(ipsSql: string): string {
       FROM access_log
       PREWHERE ${WINDOW_SQL}
         AND (requested_server_name != '' OR authority != '' OR upstream_cluster LIKE 'outbound|%')
-        AND NOT endsWith(upstream_cluster, '.svc.cluster.local')
+        AND NOT endsWith(upstream_cluster, concat('.svc.', {cluster_domain:String}))
       WHERE dst_ip IN (${ipsSql})
     )
     GROUP BY ip, name
-    HAVING name != '' AND NOT ${IS_IP_SQL('name')} AND NOT endsWith(name, '.svc.cluster.local')
+    HAVING name != '' AND NOT ${IS_IP_SQL('name')} AND NOT ${IN_MESH_NAME_SQL('name')}
   )
   GROUP BY ip)`;
 }

@@ -132,6 +132,23 @@ describe('the OpenAPI document', () => {
     expect(parameters).toBeGreaterThan(20);
   });
 
+  it('documents the ServiceEntry options where reports take them, the same on service-entries and blocked', () => {
+    const names = (url: string) => (operation('GET', url).parameters ?? []).map((p) => p.name);
+    for (const url of ['/v1/reports/service-entries', '/v1/reports/blocked'])
+      expect(names(url), url).toEqual(
+        expect.arrayContaining(['entryNamespace', 'exportTo', 'clusterDomain', 'apiVersion']),
+      );
+    for (const url of ['/v1/reports/readiness', '/v1/hosts'])
+      expect(names(url), url).toContain('clusterDomain');
+    expect(names('/v1/reports/timeouts')).not.toContain('clusterDomain');
+    const param = (url: string, name: string) =>
+      operation('GET', url).parameters!.find((p) => p.name === name)!;
+    for (const name of ['entryNamespace', 'exportTo', 'clusterDomain'])
+      expect(param('/v1/reports/blocked', name).description).toBe(
+        param('/v1/reports/service-entries', name).description,
+      );
+  });
+
   it('documents a 2xx and the errors, each with a body schema and an example', () => {
     for (const { method, url, role } of operations()) {
       const op = operation(method, url);

@@ -253,6 +253,43 @@ describe('Kafka messages', () => {
     expect(Math.max(...dead.map((d) => Number(d.len)))).toBeLessThanOrEqual(64 << 10);
   }, 90_000);
 
+  it('holds msgpack records to the configured ingest.maxDepth, as HTTP intake does', async () => {
+    const topic = uniqueName('deep');
+    await createTopic(env.broker.admin, topic, 1);
+    // Four levels of maps (record → kubernetes → labels → x) pass the default of 64 but not a limit of 3.
+    const deep = Buffer.from(
+      encode({ log: line('req-deep'), kubernetes: { labels: { x: { y: 1 } } }, stream: 'stdout' }),
+    );
+    await produce(
+      env.broker.kafka,
+      topic,
+      [{ value: fluentMsgpack(line('req-shallow'), 0) }, { value: deep }],
+      1,
+    );
+    const group = uniqueName('group');
+    const consumer = await KafkaConsumer.start({
+      settings: env.settings(topic, group),
+      store: env.store,
+      minBytes: 1,
+      maxWaitTimeMs: 100,
+      limits: { maxDepth: 3 },
+    });
+    try {
+      await waitFor(
+        'everything committed',
+        () => fullyCommitted(env.broker.admin, group, topic),
+        60_000,
+        100,
+      );
+    } finally {
+      await consumer.stop();
+    }
+    expect([...(await rowsById()).keys()]).toEqual(['req-shallow']);
+    const dead = await env.store.query<{ reason: string }>('SELECT reason FROM dead_letters');
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.reason).toMatch(/nested more than 3 levels deep/);
+  }, 90_000);
+
   it('fails to start with a message naming the brokers and the topic', async () => {
     const missing = uniqueName('missing');
     const unreachable = KafkaConsumer.start({

@@ -59,12 +59,55 @@ describe('egresslens report service-entries', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('the flags only apply to service-entries', () => {
-    const r = egresslens('report', 'blocked', '--data', data, '--entry-namespace', 'egress');
+  it('the flags apply to the reports that suggest entries (and name in-mesh hosts) only', () => {
+    const r = egresslens('report', 'timeouts', '--data', data, '--entry-namespace', 'egress');
     expect(r.status).toBe(2);
     expect(r.stderr.split('\n')[0]).toBe(
-      'egresslens: --entry-namespace only applies to report service-entries',
+      'egresslens: --entry-namespace applies to report service-entries, blocked, not timeouts',
     );
+    const t = egresslens('report', 'timeouts', '--data', data, '--cluster-domain', 'corp.internal');
+    expect(t.status).toBe(2);
+    expect(t.stderr.split('\n')[0]).toBe(
+      'egresslens: --cluster-domain applies to report service-entries, blocked, readiness, hosts, not timeouts',
+    );
+  });
+
+  it('report blocked --entry-namespace --export-to: the ServiceEntry of each destination has them', () => {
+    const r = egresslens(
+      'report',
+      'blocked',
+      '--data',
+      data,
+      '--since',
+      '100000d',
+      '--format',
+      'json',
+      '--entry-namespace',
+      'egress',
+      '--export-to',
+      '.,shop',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const entries = JSON.parse(r.stdout)
+      .destinations.map((d: { serviceEntry: unknown }) => d.serviceEntry)
+      .filter(Boolean);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) {
+      expect(e.metadata.namespace).toBe('egress');
+      expect(e.spec.exportTo).toEqual(['.', 'shop']);
+    }
+    recordIstioYaml(
+      'cli blocked --entry-namespace egress --export-to .,shop',
+      entries.map((e: unknown) => `---\n${stringify(e)}`).join(''),
+    );
+  });
+
+  it('a --cluster-domain that is not a DNS name is a usage error with one line', () => {
+    const r = egresslens('report', 'blocked', '--data', data, '--cluster-domain', 'Corp_Internal');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cluster-domain.*DNS domain/i);
+    expect(r.stdout).toBe('');
   });
 
   it('report blocked --format json: each destination carries the ServiceEntry that would allow it', () => {

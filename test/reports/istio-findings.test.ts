@@ -101,12 +101,14 @@ describe('2. in-mesh hosts through PassthroughCluster get their own finding, nev
       tls('api.example.com'),
     ];
     const p = plan(traffic, { clusterDomain: 'prod.mesh.example' });
-    expect(p.suggestions.map((s) => s.hosts[0])).toEqual(['api.example.com']);
-    // cluster.local stays in-mesh when another cluster domain is configured
+    // Only the configured domain is the mesh's: cluster.local is then an ordinary name
+    expect(p.suggestions.map((s) => s.hosts[0])).toEqual([
+      'api.example.com',
+      'reviews.bookinfo.svc.cluster.local',
+    ]);
     expect(p.flagged.map((f) => [f.host, f.reason])).toEqual([
       ['api.prod.mesh.example', 'in-mesh'],
       ['ratings.bookinfo.svc', 'in-mesh'],
-      ['reviews.bookinfo.svc.cluster.local', 'in-mesh'],
     ]);
     expect(p.flagged[0]!.detail).toMatch(/missing|no sidecar|not in the registry/);
   });
