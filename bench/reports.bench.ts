@@ -11,12 +11,13 @@
  *   npm run bench:reports -- [--rows N] [--set baseline|high|both] [--runs N]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChdbStore } from '../store/chdb-store.js';
 import { HIGH, loadHighCardinalityData } from './high-cardinality-data.js';
+import { processCpuSeconds } from './process-cpu.js';
 import { loadReportData } from './report-data.js';
 import { CLI, waitReady } from './run-child.js';
 
@@ -30,6 +31,10 @@ const { values: args } = parseArgs({
 const ROWS = Number(args.rows);
 const RUNS = Number(args.runs);
 const TARGET_MS = 1000;
+
+/** CPU ms of the served child so far (NaN where /proc is not available). */
+const cpuMs = (pid: number | undefined): number =>
+  pid === undefined ? Number.NaN : processCpuSeconds(pid) * 1000;
 
 const REPORTS = [
   ['service-entries (yaml)', '/v1/reports/service-entries'],
@@ -108,18 +113,6 @@ async function withServer(
     rmSync(dir, { recursive: true, force: true });
   }
   return worst;
-}
-
-/** User + system CPU time of a process so far, in ms (NaN where /proc is not available). */
-function cpuMs(pid: number | undefined): number {
-  try {
-    // Fields after the parenthesised command name: utime and stime are the 12th and 13th, in clock ticks (100/s).
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** `total`/`truncated` of a JSON answer, or the "N of M" line of a YAML one. */
