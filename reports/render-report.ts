@@ -95,12 +95,10 @@ export async function renderReport(
           `${serviceEntryHeader(report)}${toTable(report.suggestions)}${flaggedTable(report.flagged)}`,
         );
       // Each suggestion's own YAML too, exactly as the YAML output prints it (the console copies it).
+      const yamls = await yamlPerSuggestion(report.suggestions, apiVersion);
       const data = {
         ...report,
-        suggestions: toJson(report.suggestions).map((s, i) => ({
-          ...s,
-          yaml: toYaml([report.suggestions[i]!], { apiVersion }).replace(/^---\n/, ''),
-        })),
+        suggestions: toJson(report.suggestions).map((s, i) => ({ ...s, yaml: yamls[i]! })),
       };
       return json(data);
     }
@@ -197,6 +195,19 @@ async function yamlInSlices(
   for (let i = 0; i < suggestions.length; i += YAML_SLICE) {
     if (i > 0) await new Promise((resolve) => setImmediate(resolve));
     out += toYaml(suggestions.slice(i, i + YAML_SLICE), { apiVersion });
+  }
+  return out;
+}
+
+/** Each suggestion's YAML document (without `---`), rendered in slices like `yamlInSlices`. */
+async function yamlPerSuggestion(
+  suggestions: readonly Suggestion[],
+  apiVersion: ServiceEntryApiVersion,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < suggestions.length; i++) {
+    if (i > 0 && i % YAML_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    out.push(toYaml([suggestions[i]!], { apiVersion }).replace(/^---\n/, ''));
   }
   return out;
 }

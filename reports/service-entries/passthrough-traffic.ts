@@ -11,6 +11,13 @@ import { isoTime } from '../shared/clickhouse-time.js';
 import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cluster-domain.js';
 import type { DestinationTraffic } from '../shared/destination.js';
 import { MIN_RECOVERY_CONFIDENCE, recoverySql } from '../shared/hostname-recovery.js';
+import {
+  keysAsText,
+  NAMESPACE_KEY_SQL,
+  type SourceNames,
+  sourceNames,
+  WORKLOAD_KEY_SQL,
+} from '../shared/source-keys.js';
 import { CLUSTER_HOST_SQL, IS_IP_SQL, PASSTHROUGH_SQL } from '../shared/traffic-sql.js';
 import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
@@ -54,7 +61,8 @@ const PASSTHROUGH_QUERY = `
 SELECT kind, key, port,
   sum(requests) AS requests, sum(bytes) AS bytes, sum(http_requests) AS http_requests,
   sum(tls_with_sni) AS tls_with_sni, sum(grpc_requests) AS grpc_requests,
-  groupUniqArrayArray(50)(namespaces) AS namespaces, groupUniqArrayArray(50)(workloads) AS workloads,
+  ${keysAsText('groupUniqArrayArray(50)(namespaces)')} AS namespace_keys,
+  ${keysAsText('groupUniqArrayArray(50)(workloads)')} AS workload_keys,
   toString(min(first_seen)) AS first_seen, toString(max(last_seen)) AS last_seen,
   groupUniqArrayArray(5)(example_paths) AS example_paths,
   any(ip) AS ip, uniqExact(host) AS hosts, arraySort(groupUniqArray(5)(${BARE})) AS example_hosts,
@@ -75,8 +83,8 @@ FROM (
       countIf(method != '') AS http_requests,
       countIf(requested_server_name != '') AS tls_with_sni,
       countIf(method != '' AND protocol = 'HTTP/2' AND match(path, '^/[A-Za-z0-9_.]+/[A-Za-z0-9_]+$')) AS grpc_requests,
-      groupUniqArrayIf(50)(k8s_namespace, k8s_namespace != '') AS namespaces,
-      groupUniqArrayIf(50)(concat(k8s_namespace, '/', k8s_workload), k8s_workload != '') AS workloads,
+      groupUniqArrayIf(50)(${NAMESPACE_KEY_SQL}, k8s_namespace != '') AS namespaces,
+      groupUniqArrayIf(50)(${WORKLOAD_KEY_SQL}, k8s_workload != '') AS workloads,
       min(start_time) AS first_seen, max(start_time) AS last_seen,
       groupUniqArrayIf(5)(path, path != '') AS example_paths
     FROM access_log
@@ -97,8 +105,8 @@ interface Row {
   http_requests: number | string;
   tls_with_sni: number | string;
   grpc_requests: number | string;
-  namespaces: string[];
-  workloads: string[];
+  namespace_keys: string[];
+  workload_keys: string[];
   first_seen: string;
   last_seen: string;
   example_paths: string[];
@@ -125,23 +133,22 @@ export async function passthroughTraffic(
   window: ReportWindow,
   opts: PassthroughOptions = {},
 ): Promise<PassthroughTraffic> {
-  const rows = await store.query<Row>(PASSTHROUGH_QUERY, {
-    params: {
-      ...windowParams(window),
-      namespace: opts.namespace ?? '',
-      cidr_v4: opts.cidrPrefix?.v4 ?? 24,
-      cidr_v6: opts.cidrPrefix?.v6 ?? 64,
-      min_confidence: MIN_RECOVERY_CONFIDENCE,
-      ...clusterDomainParam(opts.clusterDomain),
-    },
-  });
+  const params = {
+    ...windowParams(window),
+    namespace: opts.namespace ?? '',
+    cidr_v4: opts.cidrPrefix?.v4 ?? 24,
+    cidr_v6: opts.cidrPrefix?.v6 ?? 64,
+    min_confidence: MIN_RECOVERY_CONFIDENCE,
+    ...clusterDomainParam(opts.clusterDomain),
+  };
+  const rows = await store.query<Row>(PASSTHROUGH_QUERY, { params });
+  const names = await sourceNames(store, WHERE, params);
   const traffic: DestinationTraffic[] = [];
   const groups = new Map<string, IpGroup>();
   const singles = new Set<string>();
   let unresolvedIpCount = 0;
-  const seenByName = new Set(rows.filter((r) => r.kind === 'host').map((r) => `${r.key}|${r.port}`));
   for (const r of rows) {
-    const t = toTraffic(r);
+    const t = toTraffic(r, names);
     if (r.kind === 'host') {
       traffic.push(t);
     } else if (r.kind === 'recovered') {
@@ -155,8 +162,10 @@ export async function passthroughTraffic(
           `${Number(r.observations)} named requests (${Number(r.shared_by)} name(s) share it; last ` +
           `${isoTime(r.recovered_seen)})`,
       };
-      // A recovered connection without HTTP is TLS to the host whose SNI named it, when that host was seen by name.
-      if (t.httpRequests === 0 && seenByName.has(`${r.key}|${r.port}`)) t.tlsWithSni += t.requests;
+      // Its counts stay what the logs show: these connections had no SNI (and no Host header), so they are
+      // never counted as TLS with SNI, whatever the name's other traffic shows. They stay a row of their own
+      // (with `recoveredFrom`), apart from the rows that named the host, so the warnings can tell whether the
+      // host was also in this traffic by name.
       traffic.push(t);
     } else {
       const [cidr = '', portList = ''] = r.key.split(' ');
@@ -188,7 +197,7 @@ export async function passthroughTraffic(
   return { traffic, ipGroups: [...groups.values()], unresolvedIpCount, unresolvedIps: [...singles].sort() };
 }
 
-function toTraffic(r: Row): DestinationTraffic {
+function toTraffic(r: Row, names: SourceNames): DestinationTraffic {
   return {
     host: r.key,
     port: Number(r.port),
@@ -198,8 +207,8 @@ function toTraffic(r: Row): DestinationTraffic {
     httpRequests: Number(r.http_requests),
     tlsWithSni: Number(r.tls_with_sni),
     grpcRequests: Number(r.grpc_requests),
-    namespaces: r.namespaces,
-    workloads: r.workloads,
+    namespaces: names.namespaces(r.namespace_keys),
+    workloads: names.workloads(r.workload_keys),
     firstSeen: isoTime(r.first_seen),
     lastSeen: isoTime(r.last_seen),
     examplePaths: r.example_paths,

@@ -12,7 +12,7 @@
  *   match TCP (IST0134), and there are none to give.
  */
 import { DEFAULT_CLUSTER_DOMAIN, isInMeshHost } from '../shared/cluster-domain.js';
-import { cidrContains, isIpLiteral } from '../shared/ip-literal.js';
+import { bareIp, ipFamily, isIpLiteral } from '../shared/ip-literal.js';
 import { hostProblem } from './service-entry-host.js';
 
 /** It lives with the in-mesh rule now; kept here for the modules that import it from the flags. */
@@ -39,10 +39,15 @@ export interface FlaggedDestination {
 
 export const METADATA_IP = '169.254.169.254';
 
-const LINK_LOCAL = ['169.254.0.0/16', 'fe80::/10'];
-
+/**
+ * 169.254.0.0/16 or fe80::/10, tested on the text (the same test as IS_LINK_LOCAL_SQL in traffic-sql.ts): an
+ * fe80::/10 address starts with a full four-digit hextet fe80–febf.
+ */
 export function isLinkLocal(ip: string): boolean {
-  return LINK_LOCAL.some((cidr) => cidrContains(cidr, ip));
+  const bare = bareIp(ip);
+  const family = ipFamily(bare);
+  if (family === 4) return bare.startsWith('169.254.');
+  return family === 6 && /^fe[89ab][0-9a-f]:/.test(bare);
 }
 
 /**

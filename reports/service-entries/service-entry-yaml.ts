@@ -1,11 +1,12 @@
 /**
  * Suggestions as a multi-document YAML stream (`---` separated), each ServiceEntry validated for the chosen
- * apiVersion and preceded by `#` comment lines with its evidence and warnings (yaml's Document API comments, so
- * client-supplied text cannot escape a comment). IP-only entries also get a comment on `addresses`.
+ * apiVersion and preceded by `#` comment lines with its evidence and warnings (made safe by comment-text.ts, so
+ * client-supplied text cannot end a comment line). IP-only entries also get a comment on `addresses`. The text
+ * is written by shared/yaml-text.ts, which quotes whatever YAML 1.1 (kubectl) or 1.2 would not read as a string.
  * `toJson` and `toTable` are re-exported from their own modules.
  */
-import { Document, isMap, isScalar, type Pair } from 'yaml';
 import { safeText, wrap } from '../shared/comment-text.js';
+import { type YamlValue, yamlComment, yamlText } from '../shared/yaml-text.js';
 import { validateServiceEntry } from './service-entry-validate.js';
 import { DEFAULT_API_VERSION, type ServiceEntryApiVersion, type Suggestion } from './suggestion.js';
 
@@ -19,34 +20,28 @@ export interface YamlOptions {
   apiVersion?: ServiceEntryApiVersion;
 }
 
+const IP_ONLY_COMMENT = new Map([
+  ['spec.addresses', ['IP-only: breaks when this IP changes; a hostname (resolution DNS) is better.']],
+]);
+
 /** The YAML stream; throws `ServiceEntryValidationError` when a resource is invalid. `''` for no suggestions. */
 export function toYaml(suggestions: readonly Suggestion[], opts: YamlOptions = {}): string {
-  return suggestions.map((s) => `---\n${toDocument(s, opts).toString({ lineWidth: 0 })}`).join('');
+  return suggestions.map((s) => `---\n${documentText(s, opts)}`).join('');
 }
 
-/** One suggestion as a yaml Document with its header comment. */
-export function toDocument(s: Suggestion, opts: YamlOptions = {}): Document {
-  const resource = structuredClone(s.resource);
-  resource.apiVersion = opts.apiVersion ?? resource.apiVersion ?? DEFAULT_API_VERSION;
+/** One suggestion as a YAML document (without the `---` line): its header comment, then the resource. */
+export function documentText(s: Suggestion, opts: YamlOptions = {}): string {
+  const resource = {
+    ...s.resource,
+    apiVersion: opts.apiVersion ?? s.resource.apiVersion ?? DEFAULT_API_VERSION,
+  };
   validateServiceEntry(resource, resource.apiVersion);
-  // YAML 1.1 rules for quoting: kubectl reads YAML 1.1, where unquoted `yes`, `on` or a timestamp would not be a
-  // string (annotation values must be strings); 1.1-safe output reads the same under YAML 1.2.
-  const doc = new Document(resource, { version: '1.1' });
-  if (doc.contents)
-    doc.contents.commentBefore = headerLines(s)
-      .map((l) => ` ${l}`)
-      .join('\n');
-  if (s.kind === 'ip') {
-    const spec = doc.get('spec', true);
-    const addresses = isMap(spec)
-      ? spec.items.find((p: Pair) => isScalar(p.key) && p.key.value === 'addresses')
-      : undefined;
-    if (addresses && isScalar(addresses.key)) {
-      addresses.key.commentBefore =
-        ' IP-only: breaks when this IP changes; a hostname (resolution DNS) is better.';
-    }
-  }
-  return doc;
+  return (
+    yamlComment(headerLines(s)) +
+    yamlText(resource as unknown as { [key: string]: YamlValue }, {
+      keyComments: s.kind === 'ip' ? IP_ONLY_COMMENT : undefined,
+    })
+  );
 }
 
 /** The header comment: what, the evidence, then each warning. */

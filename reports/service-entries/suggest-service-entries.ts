@@ -85,13 +85,25 @@ export function suggestServiceEntries(
   return planServiceEntries(traffic, opts).suggestions;
 }
 
-export function planServiceEntries(
+/**
+ * The destinations sorted out before any entry is built: those that must not become an external entry (flagged,
+ * with the reason), and the rest by host, the TCP ports of named hosts that also have HTTP/TLS ports moved to
+ * their IPs. Every named destination that is not flagged ends up in some suggestion (its own, a wildcard's or
+ * its IP's), so this is all the readiness report needs.
+ */
+export interface ClassifiedDestinations {
+  byHost: Map<string, Group>;
+  flagged: FlaggedDestination[];
+  /** Hosts whose ports are all TCP: an entry with addresses. */
+  addressed: Set<string>;
+  /** IP → the named hosts whose TCP traffic it carries, for the IP entry's warning. */
+  tcpNames: Map<string, Set<string>>;
+}
+
+export function classifyDestinations(
   traffic: readonly DestinationTraffic[],
-  opts: SuggestOptions = {},
-): ServiceEntryPlan {
-  const apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
-  const minSiblings = opts.wildcardMinSiblings ?? DEFAULT_WILDCARD_MIN_SIBLINGS;
-  const clusterDomain = opts.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
+  clusterDomain = DEFAULT_CLUSTER_DOMAIN,
+): ClassifiedDestinations {
   const flagged: FlaggedDestination[] = [];
 
   const byHost = new Map<string, Group>();
@@ -109,8 +121,7 @@ export function planServiceEntries(
   }
 
   // Opaque TCP needs addresses: split it off named hosts that also have HTTP/TLS ports.
-  const addressed = new Set<string>(); // hosts whose ports are all TCP: an entry with addresses
-  /** IP → the named hosts whose TCP traffic it carries, for the IP entry's warning. */
+  const addressed = new Set<string>();
   const tcpNames = new Map<string, Set<string>>();
   for (const [host, g] of [...byHost]) {
     if (isIpLiteral(host)) continue;
@@ -146,6 +157,16 @@ export function planServiceEntries(
     flagged.push(flaggedOf(ip, flag.reason, flag.detail, [...g.rows, ...g.unknown]));
     byHost.delete(ip);
   }
+  return { byHost, flagged, addressed, tcpNames };
+}
+
+export function planServiceEntries(
+  traffic: readonly DestinationTraffic[],
+  opts: SuggestOptions = {},
+): ServiceEntryPlan {
+  const apiVersion = opts.apiVersion ?? DEFAULT_API_VERSION;
+  const minSiblings = opts.wildcardMinSiblings ?? DEFAULT_WILDCARD_MIN_SIBLINGS;
+  const { byHost, flagged, addressed, tcpNames } = classifyDestinations(traffic, opts.clusterDomain);
 
   const names = [...byHost.keys()].filter((h) => !isIpLiteral(h) && !addressed.has(h));
   const groups = findWildcardGroups(names, minSiblings);

@@ -125,6 +125,36 @@ spec: { hosts: [api.payments.example], ports: [{ number: 80, name: http, protoco
     expect(shop(without).admittedWithSuggestions - shop(withReg).admittedWithSuggestions).toBe(payments);
   });
 
+  it('a bare IP counts "with suggestions" by the engine, and "by the registry" when an entry declares its address', async () => {
+    const registry = parseRegistryText(
+      `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: partner-net, namespace: search }
+spec: { hosts: [partner.internal.example], addresses: [203.0.113.0/24], ports: [{ number: 443, name: tcp, protocol: TCP }], resolution: NONE, location: MESH_EXTERNAL }`,
+      'registry.yaml',
+    );
+    const without = await readinessReport(store, window(), {
+      registry: null,
+      apiVersion: 'networking.istio.io/v1',
+    });
+    const withReg = await readinessReport(store, window(), {
+      registry,
+      apiVersion: 'networking.istio.io/v1',
+    });
+    const search = (r: typeof without) => r.namespaces.find((n) => n.namespace === 'search')!;
+    const toIp = lines.filter((l) => l.src.ns === 'search' && l.line.includes('203.0.113.50:443')).length;
+    expect(toIp).toBeGreaterThan(0);
+    expect(search(withReg).admittedByRegistry - search(without).admittedByRegistry).toBe(toIp);
+    expect(search(without).admittedWithSuggestions - search(withReg).admittedWithSuggestions).toBe(toIp);
+    for (const r of [without, withReg]) {
+      const n = search(r);
+      expect(n.admittedByRegistry + n.admittedWithSuggestions + n.wouldBlock + n.notExamined).toBe(
+        n.requests,
+      );
+      expect(n.notExamined).toBe(0);
+    }
+  });
+
   it(
     "each namespace's Sidecar switches it to REGISTRY_ONLY, and Istio's validator accepts it",
     async () => {

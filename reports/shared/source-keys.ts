@@ -1,0 +1,65 @@
+/**
+ * Source namespaces and workloads collected per destination as 64-bit keys instead of text. `k8s_namespace` and
+ * `k8s_workload` are LowCardinality columns, so the engine hashes each distinct value once (per dictionary), not
+ * once per row, and collects numbers instead of strings: on the high-cardinality bench set this took ~20 % off
+ * the service-entries query (60k destinations × tens of workloads each). A second, small query lists the keys'
+ * names (one row per distinct namespace/workload pair in the window), and JS maps the keys back. A key that
+ * two names share (a 64-bit collision) is an error, never a wrong name.
+ */
+import type { Store } from '../../store/store.js';
+
+/** The key of a row's source namespace. */
+export const NAMESPACE_KEY_SQL = 'cityHash64(k8s_namespace)';
+/** The key of a row's source workload (`namespace/workload`). */
+export const WORKLOAD_KEY_SQL = 'cityHash64(k8s_namespace) * 1000003 + cityHash64(k8s_workload)';
+
+/** Keys as text in JSON: 64-bit integers do not fit a JS number. */
+export const keysAsText = (arraySql: string) => `arrayMap(k -> toString(k), ${arraySql})`;
+
+export class SourceKeyError extends Error {
+  override name = 'SourceKeyError';
+}
+
+export interface SourceNames {
+  namespaces: (keys: readonly string[]) => string[];
+  workloads: (keys: readonly string[]) => string[];
+}
+
+/**
+ * The names of the keys of the rows `whereSql` selects (the same filter, and so the same parameters, as the
+ * query that collected the keys).
+ */
+export async function sourceNames(
+  store: Store,
+  whereSql: string,
+  params: Record<string, unknown>,
+): Promise<SourceNames> {
+  const rows = await store.query<{ ns_key: string; wl_key: string; ns: string; wl: string }>(
+    `SELECT toString(${NAMESPACE_KEY_SQL.replaceAll('k8s_namespace', 'ns')}) AS ns_key,
+  toString(${WORKLOAD_KEY_SQL.replaceAll('k8s_namespace', 'ns').replaceAll('k8s_workload', 'wl')}) AS wl_key, ns, wl
+FROM (SELECT k8s_namespace AS ns, k8s_workload AS wl FROM access_log WHERE ${whereSql} GROUP BY ns, wl)`,
+    { params },
+  );
+  const namespaces = new Map<string, string>();
+  const workloads = new Map<string, string>();
+  const add = (map: Map<string, string>, key: string, name: string) => {
+    const prev = map.get(key);
+    if (prev !== undefined && prev !== name)
+      throw new SourceKeyError(`source key ${key} stands for both ${prev} and ${name}`);
+    map.set(key, name);
+  };
+  for (const r of rows) {
+    add(namespaces, r.ns_key, r.ns);
+    add(workloads, r.wl_key, `${r.ns}/${r.wl}`);
+  }
+  const resolve = (map: Map<string, string>, keys: readonly string[]) =>
+    keys.map((k) => {
+      const name = map.get(k);
+      if (name === undefined) throw new SourceKeyError(`source key ${k} has no name in the window`);
+      return name;
+    });
+  return {
+    namespaces: (keys) => resolve(namespaces, keys),
+    workloads: (keys) => resolve(workloads, keys),
+  };
+}
