@@ -64,9 +64,11 @@ export function pollReadyz(base: string): { stop: () => Promise<{ max: number; n
   };
 }
 
-/** "total N[, truncated]" of a JSON list answer, or '' for another format. */
+/** `total`/`truncated` of a JSON list answer, or the "N of M" header line of a YAML one. */
 export function listSize(body: string): string {
-  if (!body.startsWith('{')) return '';
-  const j = JSON.parse(body) as { total?: number; truncated?: boolean };
-  return `total ${j.total}${j.truncated ? ', truncated' : ''}`;
+  if (body.startsWith('{')) {
+    const j = JSON.parse(body) as { total?: number; truncated?: boolean };
+    return `total ${j.total}${j.truncated ? ', truncated' : ''}`;
+  }
+  return /^# (\d+ of \d+ .*)$/m.exec(body)?.[1] ?? '';
 }

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChdbStore } from '../store/chdb-store.js';
+import { listSize, pollReadyz } from './api-timing.js';
 import { HIGH, loadHighCardinalityData } from './high-cardinality-data.js';
 import { processCpuSeconds } from './process-cpu.js';
 import { loadReportData } from './report-data.js';
@@ -113,39 +114,6 @@ async function withServer(
     rmSync(dir, { recursive: true, force: true });
   }
   return worst;
-}
-
-/** `total`/`truncated` of a JSON answer, or the "N of M" line of a YAML one. */
-function listSize(body: string): string {
-  if (body.startsWith('{')) {
-    const j = JSON.parse(body) as { total?: number; truncated?: boolean };
-    return `total ${j.total}${j.truncated ? ', truncated' : ''}`;
-  }
-  return /^# (\d+ of \d+ .*)$/m.exec(body)?.[1] ?? '';
-}
-
-/** Polls /readyz every 50 ms until stopped; the slowest answer. */
-function pollReadyz(base: string): { stop: () => Promise<{ max: number; n: number }> } {
-  let running = true;
-  let max = 0;
-  let n = 0;
-  const loop = (async () => {
-    while (running) {
-      const t = performance.now();
-      const res = await fetch(`${base}/readyz`);
-      await res.text();
-      max = Math.max(max, performance.now() - t);
-      n++;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return { max, n };
-    },
-  };
 }
 
 async function describeHigh(store: ChdbStore): Promise<void> {

@@ -15,16 +15,15 @@
  *
  *   npm run bench:storage -- [--rows 1000000,3000000] [--sets baseline,high,lines,lines-pooled] [--columns 8]
  */
-import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ChdbStore } from '../store/chdb-store.js';
-import { type GenerateOptions, LineGenerator } from './generate-lines.js';
 import { loadHighCardinalityData } from './high-cardinality-data.js';
 import { loadReportData } from './report-data.js';
 import { runCli } from './run-child.js';
+import { writeLogFile } from './write-log-file.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,30 +100,10 @@ function dirBytes(dir: string): number {
 
 const POOLS = { pods: 5_000, destinations: 2_000 };
 
-/** Writes `lines` generated Istio lines to `path`, streaming; their bytes. */
-async function writeLines(path: string, lines: number, opts: GenerateOptions): Promise<number> {
-  const out = createWriteStream(path);
-  const gen = new LineGenerator(opts);
-  let bytes = 0;
-  let parts: string[] = [];
-  for (let i = 0; i < lines; i++) {
-    parts.push(gen.next().line);
-    if (parts.length === 10_000 || i === lines - 1) {
-      const text = `${parts.join('\n')}\n`;
-      bytes += Buffer.byteLength(text);
-      parts = [];
-      if (!out.write(text)) await once(out, 'drain');
-    }
-  }
-  out.end();
-  await once(out, 'finish');
-  return bytes;
-}
-
 async function fill(set: string, rows: number, dir: string, work: string): Promise<ChdbStore> {
   if (set === 'lines' || set === 'lines-pooled') {
     const file = join(work, 'lines.log');
-    const bytes = await writeLines(file, rows, {
+    const bytes = await writeLogFile(file, rows, {
       seed: 7,
       pools: set === 'lines-pooled' ? POOLS : undefined,
     });

@@ -2,11 +2,16 @@
 
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { LineGenerator } from './generate-lines.js';
+import { type GenerateOptions, LineGenerator } from './generate-lines.js';
 
-export async function writeLogFile(path: string, lines: number, seed = 7): Promise<number> {
+/** `opts` is the generator's seed, or its options; the bytes written. */
+export async function writeLogFile(
+  path: string,
+  lines: number,
+  opts: number | GenerateOptions = 7,
+): Promise<number> {
   const out = createWriteStream(path);
-  const gen = new LineGenerator({ seed });
+  const gen = new LineGenerator(typeof opts === 'number' ? { seed: opts } : opts);
   let bytes = 0;
   let parts: string[] = [];
   for (let i = 0; i < lines; i++) {
