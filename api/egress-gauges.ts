@@ -9,21 +9,17 @@
 
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
+import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../reports/shared/cluster-domain.js';
 import type { Store } from '../store/store.js';
-import {
-  ALLOWED_EXTERNAL_SQL,
-  BLOCKED_SQL,
-  HOST_SQL,
-  PASSTHROUGH_SQL,
-  STATE_SQL,
-  TIMED_OUT_SQL,
-} from '../store/traffic-classes.js';
+import { BLOCKED_SQL, HOST_SQL, PASSTHROUGH_SQL, TIMED_OUT_SQL } from '../store/traffic-classes.js';
 
 export interface EgressGaugeOptions {
   /** How far back each refresh looks. */
   windowSeconds: number;
   refreshMs: number;
   maxNamespaces: number;
+  /** The mesh's cluster DNS domain: outbound clusters under it are in-mesh, not external (default cluster.local). */
+  clusterDomain?: string;
 }
 
 export const DEFAULT_EGRESS_GAUGES: EgressGaugeOptions = {
@@ -38,14 +34,14 @@ const QUERY = `
 WITH ranked AS (
   SELECT k8s_namespace AS ns FROM access_log
   WHERE start_time >= now64(3) - toIntervalSecond({window:UInt32})
-    AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_SQL})
+    AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL})
   GROUP BY ns ORDER BY count() DESC LIMIT {max_ns:UInt32})
 SELECT if(k8s_namespace IN (SELECT ns FROM ranked), k8s_namespace, '${OTHER}') AS namespace,
-  ${STATE_SQL} AS state,
+  multiIf(${BLOCKED_SQL}, 'blocked', ${PASSTHROUGH_SQL}, 'passthrough', 'allowed') AS state,
   count() AS requests, countIf(${TIMED_OUT_SQL}) AS timeouts, uniqExact(${HOST_SQL}, dst_port) AS destinations
 FROM access_log
 WHERE start_time >= now64(3) - toIntervalSecond({window:UInt32})
-  AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_SQL})
+  AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL})
 GROUP BY namespace, state`;
 
 interface Row {
@@ -130,7 +126,11 @@ export class EgressGauges {
       try {
         this.rows = await this.limit(() =>
           this.store.query<Row>(QUERY, {
-            params: { window: this.opts.windowSeconds, max_ns: this.opts.maxNamespaces },
+            params: {
+              window: this.opts.windowSeconds,
+              max_ns: this.opts.maxNamespaces,
+              ...clusterDomainParam(this.opts.clusterDomain),
+            },
           }),
         );
         this.lastRefreshMs = Date.now();

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { overviewReport } from '../reports/overview/overview-report.js';
 import { parseWindow, WindowError } from '../reports/shared/window.js';
-import { jsonSchemaOf, ReportQuerySchema } from '../schemas/api.js';
+import { clusterDomainField, jsonSchemaOf, ReportQuerySchema } from '../schemas/api.js';
 import { documentedQuery, errorResponses, jsonResponse, OverviewSchema } from '../schemas/openapi.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from './metrics.js';
@@ -17,12 +17,13 @@ const OverviewQuerySchema = ReportQuerySchema.omit({ limit: true })
       .max(100)
       .default(10)
       .describe('rows in the top-hosts and blocked-sources lists'),
+    clusterDomain: clusterDomainField,
   })
   .strict();
 
 export async function overviewRoutes(
   app: FastifyInstance,
-  opts: { store: Store; metrics: Metrics },
+  opts: { store: Store; metrics: Metrics; clusterDomain?: string },
 ): Promise<void> {
   app.get(
     '/v1/reports/overview',
@@ -48,7 +49,11 @@ export async function overviewRoutes(
       try {
         const window = parseWindow(q.data.since, q.data.until);
         return await opts.metrics.time('overview', () =>
-          overviewReport(opts.store, window, { namespace: q.data.namespace, top: q.data.top }),
+          overviewReport(opts.store, window, {
+            namespace: q.data.namespace,
+            top: q.data.top,
+            clusterDomain: q.data.clusterDomain ?? opts.clusterDomain,
+          }),
         );
       } catch (err) {
         if (err instanceof WindowError) return reply.code(400).send({ error: err.message });

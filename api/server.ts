@@ -65,6 +65,7 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
       windowSeconds: config.metrics.windowSeconds,
       refreshMs: config.metrics.refreshSeconds * 1000,
       maxNamespaces: config.metrics.maxNamespaces,
+      clusterDomain: config.reports.clusterDomain,
     },
     deps.log,
     (work) => limiter.run(work),
@@ -165,7 +166,7 @@ export async function buildServer(deps: ServerDeps): Promise<BuiltServer> {
       clusterDomain: config.reports.clusterDomain,
     });
     await analytic.register(queryRoutes, { store });
-    await analytic.register(overviewRoutes, { store, metrics });
+    await analytic.register(overviewRoutes, { store, metrics, clusterDomain: config.reports.clusterDomain });
   });
   await app.register(consoleRoutes);
   return { app, metrics, gauges, limiter, storeHealth };

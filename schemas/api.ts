@@ -64,7 +64,7 @@ const entryFields = {
  * The mesh's cluster DNS domain: names under it are in-mesh, never suggested (default from config). Checked by
  * a refinement, not a JSON Schema pattern, so a 400 says what is expected instead of quoting the regex.
  */
-const clusterDomain = z
+export const clusterDomainField = z
   .string()
   .max(253)
   .refine(isClusterDomain, CLUSTER_DOMAIN_HINT)
@@ -72,6 +72,7 @@ const clusterDomain = z
     "the mesh's cluster DNS domain (default from config, cluster.local): names under it are in-mesh, flagged and never suggested",
   )
   .optional();
+const clusterDomain = clusterDomainField;
 
 /** `exportTo` checked against `entryNamespace`, then split into its list. */
 function withExportTo<T extends { exportTo?: string; entryNamespace?: string }>(schema: z.ZodType<T>) {

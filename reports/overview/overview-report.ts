@@ -4,13 +4,8 @@
  * Every part is grouped in the engine and bounded (points, rows); JS only shapes what comes back.
  */
 import type { Store } from '../../store/store.js';
-import {
-  ALLOWED_EXTERNAL_SQL,
-  BLOCKED_SQL,
-  HOST_SQL,
-  PASSTHROUGH_SQL,
-  TIMED_OUT_SQL,
-} from '../shared/traffic-sql.js';
+import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cluster-domain.js';
+import { BLOCKED_SQL, HOST_SQL, PASSTHROUGH_SQL, TIMED_OUT_SQL } from '../shared/traffic-sql.js';
 import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
 
 export type TrafficState = 'passthrough' | 'blocked' | 'allowed';
@@ -55,7 +50,7 @@ export interface OverviewReport {
 }
 
 const STATE_SQL = `multiIf(${PASSTHROUGH_SQL}, 'passthrough', ${BLOCKED_SQL}, 'blocked', 'allowed')`;
-const EXTERNAL_SQL = `(${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_SQL})`;
+const EXTERNAL_SQL = `(${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL})`;
 const FILTER_SQL = `${WINDOW_SQL} AND ({namespace:String} = '' OR k8s_namespace = {namespace:String}) AND ${EXTERNAL_SQL}`;
 
 const SERIES_QUERY = `
@@ -100,11 +95,12 @@ export function stepFor(window: ReportWindow): number {
 export async function overviewReport(
   store: Store,
   window: ReportWindow,
-  opts: { namespace?: string; top?: number } = {},
+  opts: { namespace?: string; top?: number; clusterDomain?: string } = {},
 ): Promise<OverviewReport> {
   const step = stepFor(window);
   const params = {
     ...windowParams(window),
+    ...clusterDomainParam(opts.clusterDomain),
     namespace: opts.namespace ?? '',
     step,
     top: Math.min(Math.max(opts.top ?? 10, 1), 100),

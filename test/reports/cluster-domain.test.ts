@@ -192,6 +192,25 @@ describe('hosts in a corp.internal mesh', () => {
   });
 });
 
+describe('overview and /metrics in a corp.internal mesh', () => {
+  it("leave the service's own outbound cluster out of external traffic, and count it with the domain overridden", async () => {
+    const overview = await json('/v1/reports/overview?since=1h');
+    // Reached through PassthroughCluster it is passthrough traffic; its own outbound cluster is not external.
+    expect(overview.topHosts.items.filter((h: { state: string }) => h.state === 'allowed')).toEqual([]);
+    expect(overview.requests.allowed).toBe(0);
+    const asLocal = await json('/v1/reports/overview?since=1h&clusterDomain=cluster.local');
+    expect(asLocal.topHosts.items).toContainEqual({ host: CORP_SVC, state: 'allowed', requests: 5 });
+    expect(asLocal.requests.allowed).toBe(5);
+  });
+
+  it('the egress gauges follow the configured domain too', async () => {
+    await served.gauges.refresh();
+    const metrics = await get('/metrics');
+    expect(metrics).not.toMatch(/egresslens_egress_requests\{state="allowed"/);
+    expect(metrics).toMatch(/egresslens_egress_requests\{state="passthrough",namespace="shop"\} \d+/);
+  });
+});
+
 describe("Istio's own validator", () => {
   it(
     'accepts every ServiceEntry the API returned here',
