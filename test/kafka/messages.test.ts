@@ -30,13 +30,14 @@ import {
 const env = kafkaTestEnv('messages');
 
 /** Runs a consumer until the group has committed the whole topic. */
-async function consumeAll(topic: string): Promise<KafkaConsumer> {
+async function consumeAll(topic: string, limits?: { maxDepth: number }): Promise<KafkaConsumer> {
   const group = uniqueName('group');
   const consumer = await KafkaConsumer.start({
     settings: env.settings(topic, group),
     store: env.store,
     minBytes: 1,
     maxWaitTimeMs: 100,
+    ...(limits ? { limits } : {}),
   });
   try {
     await waitFor('everything committed', () => fullyCommitted(env.broker.admin, group, topic), 60_000, 100);
@@ -266,24 +267,7 @@ describe('Kafka messages', () => {
       [{ value: fluentMsgpack(line('req-shallow'), 0) }, { value: deep }],
       1,
     );
-    const group = uniqueName('group');
-    const consumer = await KafkaConsumer.start({
-      settings: env.settings(topic, group),
-      store: env.store,
-      minBytes: 1,
-      maxWaitTimeMs: 100,
-      limits: { maxDepth: 3 },
-    });
-    try {
-      await waitFor(
-        'everything committed',
-        () => fullyCommitted(env.broker.admin, group, topic),
-        60_000,
-        100,
-      );
-    } finally {
-      await consumer.stop();
-    }
+    await consumeAll(topic, { maxDepth: 3 });
     expect([...(await rowsById()).keys()]).toEqual(['req-shallow']);
     const dead = await env.store.query<{ reason: string }>('SELECT reason FROM dead_letters');
     expect(dead).toHaveLength(1);
