@@ -1,49 +1,11 @@
-/**
- * Fluent Bit's kafka output (librdkafka) compresses with gzip, snappy, lz4 or zstd: kcat (librdkafka too)
- * produces each, and the consumer must store every line. A batch no codec can decompress becomes one dead
- * letter per offset (topic, partition, offset) while consumption goes on; kafkajs' own RecordBatch decoder
- * shows the codec layer hands it those markers instead of stopping the partition.
- */
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { registerKafkaCodecs, undecodableBatch } from '../../ingest/kafka/kafka-codecs.js';
-import { KafkaConsumer } from '../../ingest/kafka/kafka-consumer.js';
 import { count, generatedLines } from '../helpers/lines.js';
-import { createTopic, fullyCommitted, kafkaTestEnv, produce, uniqueName, waitFor } from './helpers.js';
+import { consumeAll, createTopic, kafkaTestEnv, kcatProduce, produce, uniqueName } from './helpers.js';
 
 const env = kafkaTestEnv('compression');
 const require = createRequire(import.meta.url);
-
-/** kcat -z CODEC: one librdkafka batch (or a few) compressed as Fluent Bit's kafka output would. */
-async function kcatCompressed(topic: string, codec: string, lines: string[]): Promise<void> {
-  const args = ['-P', '-b', env.broker.brokers.join(','), '-t', topic, '-p', '0', '-z', codec];
-  const child = spawn('kcat', args, { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const done = new Promise<number | null>((resolve) => child.on('close', resolve));
-  child.stdin.end(`${lines.join('\n')}\n`);
-  const code = await done;
-  if (code !== 0) throw new Error(`kcat exited with ${code}: ${stderr}`);
-}
-
-async function consumeAll(topic: string): Promise<KafkaConsumer> {
-  const group = uniqueName('group');
-  const consumer = await KafkaConsumer.start({
-    settings: env.settings(topic, group),
-    store: env.store,
-    minBytes: 1,
-    maxWaitTimeMs: 100,
-  });
-  try {
-    await waitFor('everything committed', () => fullyCommitted(env.broker.admin, group, topic), 60_000, 100);
-  } finally {
-    await consumer.stop();
-  }
-  return consumer;
-}
 
 describe('compressed batches from librdkafka', () => {
   it('stores every line of gzip, snappy, lz4 and zstd batches', async () => {
@@ -52,8 +14,8 @@ describe('compressed batches from librdkafka', () => {
     const lines = generatedLines(400, 21).map((g) => g.line);
     const codecs = ['gzip', 'snappy', 'lz4', 'zstd'];
     for (const [i, codec] of codecs.entries())
-      await kcatCompressed(topic, codec, lines.slice(i * 100, i * 100 + 100));
-    const consumer = await consumeAll(topic);
+      await kcatProduce(env.broker.brokers, topic, lines.slice(i * 100, i * 100 + 100), 0, codec);
+    const consumer = await consumeAll(env, topic);
     expect(consumer.stats.messages).toBe(400);
     expect(consumer.stats.undecodable).toBe(0);
     expect(await count(env.store, 'dead_letters')).toBe(0);
@@ -71,7 +33,7 @@ describe('compressed batches from librdkafka', () => {
       ...marker.map((value) => ({ partition: 0, value })),
       ...good.slice(1).map((value) => ({ partition: 0, value })),
     ]);
-    const consumer = await consumeAll(topic);
+    const consumer = await consumeAll(env, topic);
     expect(consumer.stats.undecodable).toBe(3);
     expect(await count(env.store, 'access_log')).toBe(5);
     const dead = await env.store.query<{

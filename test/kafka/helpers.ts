@@ -17,6 +17,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { fluentKafkaRecord, KUBERNETES } from '../../bench/fluent-records.js';
 import { type GeneratedLine, LineGenerator } from '../../bench/generate-lines.js';
 import type { KafkaSettings } from '../../ingest/kafka/kafka-client.js';
+import { KafkaConsumer, type KafkaConsumerOptions } from '../../ingest/kafka/kafka-consumer.js';
 import { ChdbStore } from '../../store/chdb-store.js';
 
 const run = promisify(execFile);
@@ -129,9 +130,12 @@ export async function kcatProduce(
   topic: string,
   lines: string[],
   partition?: number,
+  /** `kcat -z`: one librdkafka batch (or a few) compressed as Fluent Bit's kafka output would. */
+  codec?: string,
 ): Promise<void> {
   const args = ['-P', '-b', brokers.join(','), '-t', topic, '-X', 'message.max.bytes=10000000'];
   if (partition !== undefined) args.push('-p', String(partition));
+  if (codec !== undefined) args.push('-z', codec);
   const child = spawn('kcat', args, { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
@@ -298,6 +302,28 @@ export interface KafkaTestEnv {
   dir: string;
   /** Consumer settings for this broker. */
   settings(topic: string, group: string): KafkaSettings;
+}
+
+/** Runs a consumer (with `limits`, if given) until its group has committed the whole topic. */
+export async function consumeAll(
+  env: KafkaTestEnv,
+  topic: string,
+  limits?: KafkaConsumerOptions['limits'],
+): Promise<KafkaConsumer> {
+  const group = uniqueName('group');
+  const consumer = await KafkaConsumer.start({
+    settings: env.settings(topic, group),
+    store: env.store,
+    minBytes: 1,
+    maxWaitTimeMs: 100,
+    ...(limits ? { limits } : {}),
+  });
+  try {
+    await waitFor('everything committed', () => fullyCommitted(env.broker.admin, group, topic), 60_000, 100);
+  } finally {
+    await consumer.stop();
+  }
+  return consumer;
 }
 
 export function kafkaTestEnv(name: string, opts: { emptyBetweenTests?: boolean } = {}): KafkaTestEnv {

@@ -14,38 +14,19 @@ import { KafkaConsumer } from '../../ingest/kafka/kafka-consumer.js';
 import { istioLine } from '../helpers/istio-line.js';
 import { count, generatedLines } from '../helpers/lines.js';
 import {
+  consumeAll,
   createTopic,
   fluentJson,
   fluentMsgpack,
-  fullyCommitted,
   KUBERNETES,
   kafkaTestEnv,
   kcatProduce,
   produce,
   REPO,
   uniqueName,
-  waitFor,
 } from './helpers.js';
 
 const env = kafkaTestEnv('messages');
-
-/** Runs a consumer until the group has committed the whole topic. */
-async function consumeAll(topic: string, limits?: { maxDepth: number }): Promise<KafkaConsumer> {
-  const group = uniqueName('group');
-  const consumer = await KafkaConsumer.start({
-    settings: env.settings(topic, group),
-    store: env.store,
-    minBytes: 1,
-    maxWaitTimeMs: 100,
-    ...(limits ? { limits } : {}),
-  });
-  try {
-    await waitFor('everything committed', () => fullyCommitted(env.broker.admin, group, topic), 60_000, 100);
-  } finally {
-    await consumer.stop();
-  }
-  return consumer;
-}
 
 const line = (requestId: string, extra: Partial<Parameters<typeof istioLine>[0]> = {}) =>
   istioLine({
@@ -140,7 +121,7 @@ describe('Kafka messages', () => {
     const kcatLines = generatedLines(300, 9).map((g) => g.line);
     await kcatProduce(env.broker.brokers, topic, kcatLines, 1);
 
-    const consumer = await consumeAll(topic);
+    const consumer = await consumeAll(env, topic);
     expect(consumer.stats.messages).toBe(7 + kcatLines.length);
     expect(await count(env.store, 'dead_letters')).toBe(0);
     expect(await count(env.store, 'access_log')).toBe(8 + kcatLines.length);
@@ -231,7 +212,7 @@ describe('Kafka messages', () => {
     await kcatProduce(env.broker.brokers, topic, ['kcat junk that is not an access log', good[2]!]);
     const expectedDead = bad.length + 1;
 
-    const consumer = await consumeAll(topic);
+    const consumer = await consumeAll(env, topic);
     expect(consumer.stats.messages).toBe(good.length + expectedDead);
     expect(await count(env.store, 'access_log')).toBe(good.length);
     expect([...(await rowsById()).keys()].sort()).toEqual(['req-after', 'req-before', 'req-between']);
@@ -267,7 +248,7 @@ describe('Kafka messages', () => {
       [{ value: fluentMsgpack(line('req-shallow'), 0) }, { value: deep }],
       1,
     );
-    await consumeAll(topic, { maxDepth: 3 });
+    await consumeAll(env, topic, { maxDepth: 3 });
     expect([...(await rowsById()).keys()]).toEqual(['req-shallow']);
     const dead = await env.store.query<{ reason: string }>('SELECT reason FROM dead_letters');
     expect(dead).toHaveLength(1);

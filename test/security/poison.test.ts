@@ -15,7 +15,8 @@ import { DEFAULT_PIPELINE_OPTIONS, IngestPipeline } from '../../ingest/pipeline.
 import { ChdbStore } from '../../store/chdb-store.js';
 import { clickHouseErrorCode } from '../../store/insert-error-kind.js';
 import { openServerStore } from '../../store/server-store.js';
-import type { InsertRequest, QueryOptions, ReadOnlyLimits, Store } from '../../store/store.js';
+import type { InsertRequest, Store } from '../../store/store.js';
+import { FaultyStore } from '../helpers/faulty-store.js';
 import { fluentBody, kubernetesMeta, tailDockerRecord } from '../helpers/fluent-bit-bodies.js';
 import { type IngestApp, startIngestApp } from '../helpers/ingest-app.js';
 import { istioLine } from '../helpers/istio-line.js';
@@ -42,31 +43,10 @@ function poisonRows(req: InsertRequest): InsertRequest {
   return { ...req, body: Buffer.from(rows.join('\n')) };
 }
 
-class EnginePoisonStore implements Store {
-  readonly kind: Store['kind'];
-  constructor(private readonly inner: Store) {
-    this.kind = inner.kind;
-  }
-  insert(req: InsertRequest): Promise<void> {
-    return this.inner.insert(poisonRows(req));
-  }
-  migrate(): Promise<void> {
-    return this.inner.migrate();
-  }
-  query<T>(sql: string, opts?: QueryOptions): Promise<T[]> {
-    return this.inner.query<T>(sql, opts);
-  }
-  queryReadOnly(sql: string, limits: ReadOnlyLimits): Promise<Record<string, unknown>[]> {
-    return this.inner.queryReadOnly(sql, limits);
-  }
-  command(sql: string): Promise<void> {
-    return this.inner.command(sql);
-  }
-  ping(): Promise<boolean> {
-    return this.inner.ping();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
+/** A pass-through FaultyStore (no fault set) whose inserts go through poisonRows first. */
+class EnginePoisonStore extends FaultyStore {
+  override insert(req: InsertRequest): Promise<void> {
+    return super.insert(poisonRows(req));
   }
 }
 
