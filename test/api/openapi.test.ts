@@ -1,21 +1,8 @@
-/**
- * The OpenAPI document (/docs/json) of a served instance (real chDB store, fastify listening on loopback, ingest
- * and read tokens configured): every route the app registers is in it with one tag, a summary, a description,
- * described parameters, 2xx and error responses with examples, and the token its role needs; and what the
- * routes really answer (status, media type, JSON body) is what the document says.
- */
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import type { FastifyInstance } from 'fastify';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { buildServer } from '../../api/server.js';
-import { IngestPipeline } from '../../ingest/pipeline.js';
-import { loadConfig } from '../../schemas/config.js';
 import {
   ErrorBodySchema,
   HealthzSchema,
@@ -25,8 +12,8 @@ import {
   ReadyzSchema,
   reportJsonSchema,
 } from '../../schemas/openapi.js';
-import { ChdbStore } from '../../store/chdb-store.js';
 import { fluentBitBody, meshFixture } from '../helpers/mesh-fixture.js';
+import { type ServedApp, startServedApp } from '../helpers/served-app.js';
 
 const INGEST = 'ingest-token-0123456789abcdef';
 const READ = 'read-token-fedcba9876543210';
@@ -50,28 +37,14 @@ interface Media {
 }
 
 const NOW = Date.now();
-const log = pino({ level: 'silent' });
-let dir: string;
-let store: ChdbStore;
-let pipeline: IngestPipeline;
+let served: ServedApp;
 let app: FastifyInstance;
 let base: string;
 let doc: { paths: Record<string, Record<string, Operation>>; components: Record<string, unknown> };
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'egresslens-openapi-'));
-  const config = loadConfig({
-    env: {},
-    flags: { data: dir, ingestToken: INGEST, readToken: READ, ingest: { flushIntervalMs: 20 } },
-  });
-  store = ChdbStore.open(dir);
-  await store.migrate();
-  pipeline = new IngestPipeline(
-    store,
-    { ...config.ingest, format: 'auto', storeRaw: false, retryBaseMs: 10, retryMaxMs: 50 },
-    log,
-  );
-  ({ app } = await buildServer({ config, store, pipeline, log }));
+  served = await startServedApp({ flags: { ingestToken: INGEST, readToken: READ } });
+  app = served.app;
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const res = await fetch(`${base}/docs/json`, { headers: { authorization: `Bearer ${READ}` } });
@@ -80,10 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await app?.close();
-  await pipeline?.close();
-  await store?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await served?.close();
 });
 
 /** Every API operation the app registered (HEAD routes are their GET's). */
