@@ -70,8 +70,6 @@ extensionCodec.register({
     return new EventTime(view.getUint32(0), view.getUint32(4));
   },
 });
-/** Encodes and decodes EventTime (ext type 0). */
-export const fluentExtensionCodec = extensionCodec;
 
 const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
 

@@ -55,18 +55,9 @@ export function parseJsonRecord(buf: Buffer, span: JsonSpan, index: number): unk
 }
 
 /**
- * Byte ranges of the records: the elements of the top-level array when the body starts with `[`, otherwise
- * each top-level value. Throws BodyError 413 past `maxRecords`, 400 for structural errors and limits.
- */
-export function scanJsonRecords(buf: Buffer, limits: JsonRecordLimits): JsonSpan[] {
-  const records = new JsonRecordSpans(buf, limits);
-  const spans: JsonSpan[] = [];
-  for (let span = records.next(); span; span = records.next()) spans.push(span);
-  return spans;
-}
-
-/**
- * The same records one at a time, so a caller can pause between them: `next()` is undefined at the end, and
+ * Byte ranges of the records, one at a time: the elements of the top-level array when the body starts with `[`,
+ * otherwise each top-level value (BodyError 413 past `maxRecords`, 400 for structural errors and limits). A
+ * caller can pause between them: `next()` is undefined at the end, and
  * `skipGap()` crosses whitespace between records a bounded stretch at a time (a body may be 64 MB of newlines).
  */
 export class JsonRecordSpans {

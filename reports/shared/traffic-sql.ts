@@ -4,12 +4,10 @@
  */
 
 export {
-  ALLOWED_EXTERNAL_SQL,
   BLOCKED_SQL,
   CLUSTER_HOST_SQL,
   HOST_SQL,
   PASSTHROUGH_SQL,
-  STATE_SQL,
   TIMED_OUT_SQL,
 } from '../../store/traffic-classes.js';
 
