@@ -1,7 +1,7 @@
 /**
  * Block YAML for plain JSON-like values (objects, arrays, strings, numbers, booleans, null), written directly
- * instead of through the `yaml` library's Document model, which cost ~0.4 ms per ServiceEntry (half a second
- * for a page of 1000 suggestions). The output is what `yaml`'s `Document#toString({ lineWidth: 0 })` writes for
+ * instead of through the `yaml` library's Document model, which builds and walks a node tree for each of up to
+ * 1000 ServiceEntries a page. The output is what `yaml`'s `Document#toString({ lineWidth: 0 })` writes for
  * the same value with `version: '1.1'`, except that a few more strings are quoted (below):
  *
  * - a string is written plain only when `yaml` would write it plain AND no YAML 1.1 or 1.2 resolver reads it as
