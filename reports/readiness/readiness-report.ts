@@ -18,7 +18,7 @@ import type { RegistryEntry } from '../registry/registry.js';
 import { type FlaggedDestination, isLinkLocal } from '../service-entries/service-entry-flags.js';
 import { classifyDestinations } from '../service-entries/suggest-service-entries.js';
 import type { ServiceEntryApiVersion } from '../service-entries/suggestion.js';
-import { parseAddressRange, rangeContains } from '../shared/address-range.js';
+import { type AddressRange, parseAddressRange, rangeContains } from '../shared/address-range.js';
 import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cluster-domain.js';
 import type { DestinationTraffic } from '../shared/destination.js';
 import { hostMatches, isWildcardHost, normalizeHost } from '../shared/host-match.js';
@@ -122,22 +122,25 @@ interface DestinationRow {
   total: string | number;
 }
 
+/** A registry entry with its addresses parsed once, not once per destination judged. */
+interface RegistryRanges {
+  entry: RegistryEntry;
+  ranges: AddressRange[];
+}
+
+function withRanges(entry: RegistryEntry): RegistryRanges {
+  const ranges = (entry.addresses ?? []).map(parseAddressRange).filter((r) => r !== undefined);
+  return { entry, ranges };
+}
+
 /** Does a ServiceEntry with these hosts, addresses and ports admit traffic to host:port (at ip)? */
-function admits(
-  spec: { hosts: readonly string[]; addresses?: readonly string[]; ports: readonly { number: number }[] },
-  host: string,
-  port: number,
-  ip: string,
-): boolean {
-  if (spec.ports.length > 0 && !spec.ports.some((p) => p.number === port)) return false;
-  if (spec.hosts.some((h) => hostMatches(h, host))) return true;
+function admits({ entry, ranges }: RegistryRanges, host: string, port: number, ip: string): boolean {
+  if (entry.ports.length > 0 && !entry.ports.some((p) => p.number === port)) return false;
+  if (entry.hosts.some((h) => hostMatches(h, host))) return true;
+  if (ranges.length === 0) return false;
   // By address: the destination IP inside one of the entry's addresses (IPs or CIDRs, IPv4-mapped as IPv4).
   const dest = parseAddressRange(ip && isIpLiteral(ip) ? ip : isIpLiteral(host) ? host : '');
-  if (!dest) return false;
-  return (spec.addresses ?? []).some((a) => {
-    const range = parseAddressRange(a);
-    return range !== undefined && rangeContains(range, dest);
-  });
+  return dest !== undefined && ranges.some((range) => rangeContains(range, dest));
 }
 
 /** Whether a ServiceEntry host can match an IP literal: an IP itself, `*`, or a wildcard ending like one. */
@@ -151,10 +154,10 @@ export async function readinessReport(
   window: ReportWindow,
   opts: ReadinessOptions,
 ): Promise<ReadinessReport> {
-  const registry = opts.registry ?? [];
+  const registry = (opts.registry ?? []).map(withRanges);
   // A registry entry may admit an IP (by its addresses, or a host that can match an IP literal): then every IP
   // destination is listed and judged here.
-  const listIps = registry.some((e) => (e.addresses ?? []).length > 0 || e.hosts.some(mayMatchIp));
+  const listIps = registry.some((r) => r.ranges.length > 0 || r.entry.hosts.some(mayMatchIp));
   const params = {
     ...windowParams(window),
     namespace: opts.namespace ?? '',
