@@ -14,11 +14,12 @@
  * of thousands of IP-only destinations cost one column of the totals.
  */
 import type { Store } from '../../store/store.js';
+import { entryRanges } from '../registry/entry-ranges.js';
 import type { RegistryEntry } from '../registry/registry.js';
 import { type FlaggedDestination, isLinkLocal } from '../service-entries/service-entry-flags.js';
 import { classifyDestinations } from '../service-entries/suggest-service-entries.js';
 import type { ServiceEntryApiVersion } from '../service-entries/suggestion.js';
-import { type AddressRange, parseAddressRange, rangeContains } from '../shared/address-range.js';
+import { parseAddressRange, rangeContains } from '../shared/address-range.js';
 import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cluster-domain.js';
 import type { DestinationTraffic } from '../shared/destination.js';
 import { hostMatches, isWildcardHost, normalizeHost } from '../shared/host-match.js';
@@ -122,21 +123,11 @@ interface DestinationRow {
   total: string | number;
 }
 
-/** A registry entry with its addresses parsed once, not once per destination judged. */
-interface RegistryRanges {
-  entry: RegistryEntry;
-  ranges: AddressRange[];
-}
-
-function withRanges(entry: RegistryEntry): RegistryRanges {
-  const ranges = (entry.addresses ?? []).map(parseAddressRange).filter((r) => r !== undefined);
-  return { entry, ranges };
-}
-
 /** Does a ServiceEntry with these hosts, addresses and ports admit traffic to host:port (at ip)? */
-function admits({ entry, ranges }: RegistryRanges, host: string, port: number, ip: string): boolean {
+function admits(entry: RegistryEntry, host: string, port: number, ip: string): boolean {
   if (entry.ports.length > 0 && !entry.ports.some((p) => p.number === port)) return false;
   if (entry.hosts.some((h) => hostMatches(h, host))) return true;
+  const ranges = entryRanges(entry);
   if (ranges.length === 0) return false;
   // By address: the destination IP inside one of the entry's addresses (IPs or CIDRs, IPv4-mapped as IPv4).
   const dest = parseAddressRange(ip && isIpLiteral(ip) ? ip : isIpLiteral(host) ? host : '');
@@ -154,10 +145,10 @@ export async function readinessReport(
   window: ReportWindow,
   opts: ReadinessOptions,
 ): Promise<ReadinessReport> {
-  const registry = (opts.registry ?? []).map(withRanges);
+  const registry = opts.registry ?? [];
   // A registry entry may admit an IP (by its addresses, or a host that can match an IP literal): then every IP
   // destination is listed and judged here.
-  const listIps = registry.some((r) => r.ranges.length > 0 || r.entry.hosts.some(mayMatchIp));
+  const listIps = registry.some((e) => entryRanges(e).length > 0 || e.hosts.some(mayMatchIp));
   const params = {
     ...windowParams(window),
     namespace: opts.namespace ?? '',

@@ -31,6 +31,7 @@ import type { DestinationTraffic } from '../shared/destination.js';
 import { hostMatches, normalizeHost } from '../shared/host-match.js';
 import { isIpLiteral } from '../shared/ip-literal.js';
 import { addressRemainder } from './address-remainder.js';
+import { entryRanges } from './entry-ranges.js';
 import { ANY_NAMESPACE, describeExportTo, isVisibleFrom } from './export-visibility.js';
 import type { RegistryEntry } from './registry.js';
 
@@ -236,15 +237,6 @@ function rowsFromEvidence(s: Suggestion): DestinationTraffic[] {
 function rowRange(row: DestinationTraffic): AddressRange | undefined {
   if (isIpLiteral(row.host) || row.host.includes('/')) return parseAddressRange(row.host);
   return row.httpRequests === 0 && row.ip ? parseAddressRange(row.ip) : undefined;
-}
-
-function entryRanges(entry: RegistryEntry): AddressRange[] {
-  const out: AddressRange[] = [];
-  for (const a of entry.addresses ?? []) {
-    const r = parseAddressRange(a);
-    if (r) out.push(r);
-  }
-  return out;
 }
 
 /** Whether the entry names the host (then it covers all of it). */
