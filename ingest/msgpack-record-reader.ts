@@ -70,8 +70,13 @@ export class MsgpackRecordReader {
         const s = strStart(buf, p);
         if (s < 0) return undefined;
         const e = s + strLength(buf, p);
-        if (isLog) [log, logEnd] = [s, e];
-        else [message, messageEnd] = [s, e];
+        if (isLog) {
+          log = s;
+          logEnd = e;
+        } else {
+          message = s;
+          messageEnd = e;
+        }
         p = e;
       } else if (is(buf, keyStart, keyEnd, KEY_KUBERNETES)) {
         if (kubernetes >= 0) return undefined;
