@@ -6,12 +6,14 @@
  * PassthroughCluster, an invalid or link-local name, …). Each namespace gets a ready-to-apply Sidecar that
  * switches it to REGISTRY_ONLY.
  *
- * The totals per namespace are counted in the engine. Destinations not yet allowed are grouped there too, one
- * row per destination with its requests per namespace, and read up to a bound (`maxDestinations`): past it the
- * answer says how many requests were not examined. Bare IPs need no plan (the service-entries report admits
- * every one with an IP or network entry, except link-local ones): unless a registry entry declares addresses
- * (then an IP may be the registry's), the engine counts them per namespace instead of listing them, so that tens
- * of thousands of IP-only destinations cost one column of the totals.
+ * One scan in the engine counts each namespace's requests by kind and groups the destinations not yet allowed,
+ * one row each, read up to a bound (`maxDestinations`): past it the answer says how many requests were not
+ * examined. Most destinations get the same verdict in every namespace, "a suggestion admits it", so only the
+ * others (a registry entry admits them, or nothing can) are counted per namespace, by a second query over just
+ * those; in each namespace the suggestions admit the rest. Bare IPs need no plan (the service-entries report
+ * admits every one with an IP or network entry, except link-local ones): unless a registry entry declares
+ * addresses (then an IP may be the registry's), the engine counts them per namespace instead of listing them, so
+ * that tens of thousands of IP-only destinations cost one count per namespace.
  */
 import type { Store } from '../../store/store.js';
 import { entryRanges } from '../registry/entry-ranges.js';
@@ -85,43 +87,84 @@ const FILTER = `${WINDOW_SQL} AND ({namespace:String} = '' OR k8s_namespace = {n
 const PLAIN_IP_SQL = `(NOT {list_ips:UInt8} AND upstream_cluster NOT LIKE 'outbound|%' AND ${IS_IP_SQL('dst_host')}
   AND NOT ${IS_LINK_LOCAL_SQL('dst_host')})`;
 
-const TOTALS_QUERY = `
-SELECT k8s_namespace AS namespace, countIf(${ALLOWED_EXTERNAL_BY_DOMAIN_SQL} AND NOT ${PASSTHROUGH_SQL} AND NOT ${BLOCKED_SQL}) AS allowed,
-  count() AS requests, countIf((${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}) AND ${PLAIN_IP_SQL}) AS plain_ip_requests
-FROM access_log
-WHERE ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL})
-GROUP BY namespace
-ORDER BY namespace`;
+/** Which part of the answer a row of the window is: reached through a ServiceEntry, a plain IP, or examined. */
+const KIND_SQL = `multiIf(NOT (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}), 'allowed', ${PLAIN_IP_SQL}, 'plain', 'examined')`;
 
-const DESTINATIONS_QUERY = `
-SELECT host, port, any(ip) AS ip, sum(n) AS requests, sum(http) AS http_requests, sum(tls) AS tls_with_sni,
-  toString(min(first)) AS first_seen, toString(max(last)) AS last_seen,
-  groupArray(namespace) AS ns_names, groupArray(n) AS ns_requests,
-  count() OVER () AS total
+/**
+ * One scan of the window, two groupings (GROUPING SETS): the examined destinations, one row each (host, port),
+ * the most requested first up to `max`, with how many there are in all; and per namespace the requests of each
+ * kind. A destination's requests per namespace are not grouped here: the verdict of most destinations is "the
+ * suggestions admit it" for every namespace alike, so only the others are broken down (BREAKDOWN_QUERY).
+ */
+const SCAN_QUERY = `
+SELECT kind, namespace, host, port, any(ip) AS ip, count() AS requests,
+  countIf(method != '') AS http_requests, countIf(requested_server_name != '') AS tls_with_sni,
+  grouping(namespace) = 1 AS is_destination,
+  countIf(is_destination) OVER () AS destinations
 FROM (
-  SELECT k8s_namespace AS namespace, ${HOST_SQL} AS host, dst_port AS port, any(dst_ip) AS ip, count() AS n,
-    countIf(method != '') AS http, countIf(requested_server_name != '') AS tls,
-    min(start_time) AS first, max(start_time) AS last
+  SELECT ${KIND_SQL} AS kind, k8s_namespace AS namespace,
+    if(kind = 'examined', ${HOST_SQL}, '') AS host, if(kind = 'examined', dst_port, 0) AS port,
+    dst_ip AS ip, method, requested_server_name
   FROM access_log
-  WHERE ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}) AND NOT ${PLAIN_IP_SQL}
-  GROUP BY namespace, host, port)
-GROUP BY host, port
-ORDER BY requests DESC, host, port
-LIMIT {max:UInt32}`;
+  WHERE ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL}))
+GROUP BY GROUPING SETS ((kind, host, port), (kind, namespace))
+HAVING NOT is_destination OR kind = 'examined'
+ORDER BY is_destination, requests DESC, host, port
+LIMIT {max:UInt32} BY is_destination, if(is_destination, '', concat(kind, '/', namespace))`;
 
-interface DestinationRow {
+/** The examined rows' namespace and destination, where `also` holds. */
+const examinedSql = (
+  also = 'true',
+) => `SELECT k8s_namespace AS namespace, ${HOST_SQL} AS host, dst_port AS port
+  FROM access_log
+  WHERE ${also} AND ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}) AND NOT ${PLAIN_IP_SQL}`;
+
+/**
+ * The requests per namespace of the destinations given as two arrays of the same length, hosts and ports. The
+ * host is most often the row's dst_host (a key column, LowCardinality), which skips the other rows cheaply.
+ */
+const BREAKDOWN_QUERY = `
+SELECT namespace, host, port, count() AS requests
+FROM (${examinedSql(`(dst_host IN {hosts:Array(String)} OR upstream_cluster LIKE 'outbound|%')`)})
+WHERE (host, port) IN (
+  SELECT tupleElement(d, 1), tupleElement(d, 2) FROM (SELECT arrayJoin(arrayZip({hosts:Array(String)}, {ports:Array(UInt16)})) AS d))
+GROUP BY namespace, host, port`;
+
+/**
+ * Past `max` destinations, how many requests each namespace sent to the `max` examined ones (the rest are not
+ * examined): the same ranking as SCAN_QUERY's, in the engine.
+ */
+const EXAMINED_PER_NAMESPACE_QUERY = `
+SELECT namespace, count() AS requests
+FROM (${examinedSql()})
+WHERE (host, port) IN (
+  SELECT host, port FROM (${examinedSql()}) GROUP BY host, port ORDER BY count() DESC, host, port LIMIT {max:UInt32})
+GROUP BY namespace`;
+
+interface ScanRow {
+  kind: 'allowed' | 'plain' | 'examined';
+  namespace: string;
   host: string;
   port: number;
   ip: string;
   requests: string | number;
   http_requests: string | number;
   tls_with_sni: string | number;
-  first_seen: string;
-  last_seen: string;
-  ns_names: string[];
-  ns_requests: Array<string | number>;
-  total: string | number;
+  is_destination: number | boolean;
+  destinations: string | number;
 }
+
+interface CountRow {
+  namespace: string;
+  host?: string;
+  port?: number;
+  requests: string | number;
+}
+
+/** JSONEachRow gives a UInt8 condition as 0/1 and a Bool as true/false. */
+const isTrue = (v: number | boolean) => v === true || v === 1;
+
+const destinationKey = (host: string, port: number) => `${host}\u0000${port}`;
 
 /** Does a ServiceEntry with these hosts, addresses and ports admit traffic to host:port (at ip)? */
 function admits(entry: RegistryEntry, host: string, port: number, ip: string): boolean {
@@ -156,14 +199,17 @@ export async function readinessReport(
     list_ips: listIps ? 1 : 0,
     ...clusterDomainParam(opts.clusterDomain),
   };
-  const totals = await store.query<{
-    namespace: string;
-    allowed: string | number;
-    requests: string | number;
-    plain_ip_requests: string | number;
-  }>(TOTALS_QUERY, { params });
-  const rows = await store.query<DestinationRow>(DESTINATIONS_QUERY, { params });
-  const destinationsTotal = rows.length > 0 ? Number(rows[0]!.total) : 0;
+  const scan = await store.query<ScanRow>(SCAN_QUERY, { params });
+  const rows = scan.filter((r) => isTrue(r.is_destination));
+  const destinationsTotal = rows.length > 0 ? Number(rows[0]!.destinations) : 0;
+  /** Per namespace, requests by kind. */
+  const kinds = new Map<string, { allowed: number; plain: number; examined: number }>();
+  for (const r of scan) {
+    if (isTrue(r.is_destination)) continue;
+    let k = kinds.get(r.namespace);
+    if (!k) kinds.set(r.namespace, (k = { allowed: 0, plain: 0, examined: 0 }));
+    k[r.kind] += Number(r.requests);
+  }
 
   // Named destinations are classified as the service-entries report would for the same traffic, whichever
   // namespace they came from: what it flags gets no entry; every other named destination is in a suggestion.
@@ -179,10 +225,11 @@ export async function readinessReport(
       httpRequests: Number(r.http_requests),
       tlsWithSni: Number(r.tls_with_sni),
       grpcRequests: 0,
-      namespaces: r.ns_names.filter((n) => n !== ''),
+      // Neither the namespaces nor the times change what the classification flags.
+      namespaces: [],
       workloads: [],
-      firstSeen: r.first_seen,
-      lastSeen: r.last_seen,
+      firstSeen: '',
+      lastSeen: '',
       examplePaths: [],
     });
   }
@@ -203,59 +250,78 @@ export async function readinessReport(
     return { by: 'suggestion' };
   };
 
+  // Only destinations the suggestions do not admit are broken down per namespace; in each namespace the
+  // suggestions admit the rest of what was examined.
+  const verdicts = new Map<string, Verdict>();
+  const hosts: string[] = [];
+  const ports: number[] = [];
+  for (const r of rows) {
+    const port = Number(r.port);
+    const v = verdictOf(r.host, port, r.ip);
+    if (v.by === 'suggestion') continue;
+    verdicts.set(destinationKey(r.host, port), v);
+    hosts.push(r.host);
+    ports.push(port);
+  }
+  // At most `max` destinations, bounded like the scan's answer.
+  const breakdown =
+    hosts.length === 0
+      ? []
+      : await store.query<CountRow>(BREAKDOWN_QUERY, { params: { ...params, hosts, ports } });
+  const truncated = destinationsTotal > rows.length;
+  /** Requests per namespace to the examined destinations: all of them unless the list was cut at `max`. */
+  const examined = new Map<string, number>();
+  if (truncated) {
+    for (const r of await store.query<CountRow>(EXAMINED_PER_NAMESPACE_QUERY, { params }))
+      examined.set(r.namespace, Number(r.requests));
+  } else {
+    for (const [ns, k] of kinds) examined.set(ns, k.examined);
+  }
+
   interface Tally {
     registry: number;
-    suggestion: number;
     block: Map<string, DestinationToBlock>;
-    examined: number;
   }
   const perNamespace = new Map<string, Tally>();
   const tallyOf = (ns: string): Tally => {
     let t = perNamespace.get(ns);
-    if (!t) perNamespace.set(ns, (t = { registry: 0, suggestion: 0, block: new Map(), examined: 0 }));
+    if (!t) perNamespace.set(ns, (t = { registry: 0, block: new Map() }));
     return t;
   };
-  for (const t of totals) {
-    const n = tallyOf(t.namespace);
-    n.suggestion += Number(t.plain_ip_requests);
-    n.examined += Number(t.plain_ip_requests);
-  }
-  for (const r of rows) {
+  for (const r of breakdown) {
     const port = Number(r.port);
-    const v = verdictOf(r.host, port, r.ip);
-    r.ns_names.forEach((namespace, i) => {
-      const ns = tallyOf(namespace);
-      const requests = Number(r.ns_requests[i]);
-      ns.examined += requests;
-      if (v.by === 'none') {
-        const key = `${r.host}\u0000${port}`;
-        const same = ns.block.get(key);
-        if (same) same.requests += requests;
-        else ns.block.set(key, { host: r.host, port, requests, reason: v.reason });
-      } else if (v.by === 'registry') ns.registry += requests;
-      else ns.suggestion += requests;
-    });
+    const host = r.host ?? '';
+    const v = verdicts.get(destinationKey(host, port));
+    const requests = Number(r.requests);
+    const ns = tallyOf(r.namespace);
+    if (v?.by === 'none') {
+      const key = destinationKey(host, port);
+      const same = ns.block.get(key);
+      if (same) same.requests += requests;
+      else ns.block.set(key, { host, port, requests, reason: v.reason });
+    } else if (v?.by === 'registry') ns.registry += requests;
   }
 
   const perList = opts.destinationsPerNamespace ?? 50;
-  const all: NamespaceReadiness[] = totals.map((t) => {
-    const requests = Number(t.requests);
-    const allowed = Number(t.allowed);
-    const ns = tallyOf(t.namespace);
-    const notAllowed = requests - allowed;
+  const all: NamespaceReadiness[] = [...kinds].map(([namespace, k]) => {
+    const requests = k.allowed + k.plain + k.examined;
+    const ns = tallyOf(namespace);
     const block = [...ns.block.values()].sort(
       (a, b) => b.requests - a.requests || a.host.localeCompare(b.host),
     );
     const wouldBlock = block.reduce((s, b) => s + b.requests, 0);
-    const admittedByRegistry = allowed + ns.registry;
+    const examinedRequests = examined.get(namespace) ?? 0;
+    const admittedByRegistry = k.allowed + ns.registry;
+    // Plain IPs are admitted by the IP and network entries the suggestions hold.
+    const admittedWithSuggestions = k.plain + examinedRequests - ns.registry - wouldBlock;
     return {
-      namespace: t.namespace,
+      namespace,
       requests,
       admittedByRegistry,
-      admittedWithSuggestions: ns.suggestion,
+      admittedWithSuggestions,
       wouldBlock,
-      notExamined: Math.max(0, notAllowed - ns.examined),
-      share: requests > 0 ? (admittedByRegistry + ns.suggestion) / requests : 1,
+      notExamined: k.examined - examinedRequests,
+      share: requests > 0 ? (admittedByRegistry + admittedWithSuggestions) / requests : 1,
       destinationsToBlock: {
         items: block.slice(0, perList),
         total: block.length,

@@ -101,6 +101,32 @@ describe('lockdown readiness', () => {
     );
   });
 
+  it('past maxDestinations, says which requests were not examined, and the rest still add up', async () => {
+    const opts = { registry: null, apiVersion: 'networking.istio.io/v1' } as const;
+    const full = await readinessReport(store, window(), opts);
+    const cut = await readinessReport(store, window(), { ...opts, maxDestinations: 1 });
+    expect(full.destinationsTruncated).toBe(false);
+    expect(cut.destinationsTruncated).toBe(true);
+    const fullBy = new Map(full.namespaces.map((n) => [n.namespace, n]));
+    let notExamined = 0;
+    let examinedLess = 0;
+    for (const n of cut.namespaces) {
+      const f = fullBy.get(n.namespace)!;
+      expect(n.requests, n.namespace).toBe(f.requests);
+      expect(n.admittedByRegistry, n.namespace).toBe(f.admittedByRegistry);
+      expect(
+        n.admittedByRegistry + n.admittedWithSuggestions + n.wouldBlock + n.notExamined,
+        n.namespace,
+      ).toBe(n.requests);
+      expect(n.notExamined).toBeGreaterThanOrEqual(0);
+      for (const d of n.destinationsToBlock.items) expect(f.destinationsToBlock.items).toContainEqual(d);
+      notExamined += n.notExamined;
+      examinedLess += f.admittedWithSuggestions + f.wouldBlock - (n.admittedWithSuggestions + n.wouldBlock);
+    }
+    expect(notExamined).toBeGreaterThan(0);
+    expect(notExamined).toBe(examinedLess);
+  });
+
   it('a registry entry moves its destination from "with suggestions" to "by the registry"', async () => {
     const registry = parseRegistryText(
       `apiVersion: networking.istio.io/v1
