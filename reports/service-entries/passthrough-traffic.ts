@@ -12,7 +12,7 @@ import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cl
 import type { DestinationTraffic } from '../shared/destination.js';
 import { MIN_RECOVERY_CONFIDENCE, recoverySql } from '../shared/hostname-recovery.js';
 import {
-  keysAsText,
+  KEY_SETTINGS,
   NAMESPACE_KEY_SQL,
   type SourceNames,
   sourceNames,
@@ -61,8 +61,8 @@ const PASSTHROUGH_QUERY = `
 SELECT kind, key, port,
   sum(requests) AS requests, sum(bytes) AS bytes, sum(http_requests) AS http_requests,
   sum(tls_with_sni) AS tls_with_sni, sum(grpc_requests) AS grpc_requests,
-  ${keysAsText('groupUniqArrayArray(50)(namespaces)')} AS namespace_keys,
-  ${keysAsText('groupUniqArrayArray(50)(workloads)')} AS workload_keys,
+  groupUniqArrayArray(50)(namespaces) AS namespace_keys,
+  groupUniqArrayArray(50)(workloads) AS workload_keys,
   toString(min(first_seen)) AS first_seen, toString(max(last_seen)) AS last_seen,
   groupUniqArrayArray(5)(example_paths) AS example_paths,
   any(ip) AS ip, uniqExact(host) AS hosts, arraySort(groupUniqArray(5)(${BARE})) AS example_hosts,
@@ -105,8 +105,8 @@ interface Row {
   http_requests: number | string;
   tls_with_sni: number | string;
   grpc_requests: number | string;
-  namespace_keys: string[];
-  workload_keys: string[];
+  namespace_keys: number[];
+  workload_keys: number[];
   first_seen: string;
   last_seen: string;
   example_paths: string[];
@@ -141,7 +141,7 @@ export async function passthroughTraffic(
     min_confidence: MIN_RECOVERY_CONFIDENCE,
     ...clusterDomainParam(opts.clusterDomain),
   };
-  const rows = await store.query<Row>(PASSTHROUGH_QUERY, { params });
+  const rows = await store.query<Row>(PASSTHROUGH_QUERY, { params, settings: KEY_SETTINGS });
   const names = await sourceNames(store, WHERE, params);
   const traffic: DestinationTraffic[] = [];
   const groups = new Map<string, IpGroup>();

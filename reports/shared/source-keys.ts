@@ -4,25 +4,31 @@
  * once per row, and the per-destination sets hold 8-byte numbers instead of strings (the high-cardinality bench
  * set has 60k destinations × tens of workloads each). A second, small query lists the keys'
  * names (one row per distinct namespace/workload pair in the window), and JS maps the keys back. A key that
- * two names share (a 64-bit collision) is an error, never a wrong name.
+ * two names share (a collision) is an error, never a wrong name.
+ *
+ * Keys are cut to 53 bits, the integers a JS number holds exactly, so that they travel as JSON numbers
+ * (KEY_SETTINGS) and are parsed without a string per key; a 53-bit collision among a mesh's workloads is still
+ * far less likely than one in a million.
  */
 import type { Store } from '../../store/store.js';
 
-/** The key of a row's source namespace. */
-export const NAMESPACE_KEY_SQL = 'cityHash64(k8s_namespace)';
-/** The key of a row's source workload (`namespace/workload`). */
-export const WORKLOAD_KEY_SQL = 'cityHash64(k8s_namespace) * 1000003 + cityHash64(k8s_workload)';
+const KEY_BITS = '0x1FFFFFFFFFFFFF';
 
-/** Keys as text in JSON: 64-bit integers do not fit a JS number. */
-export const keysAsText = (arraySql: string) => `arrayMap(k -> toString(k), ${arraySql})`;
+/** The key of a row's source namespace. */
+export const NAMESPACE_KEY_SQL = `bitAnd(cityHash64(k8s_namespace), ${KEY_BITS})`;
+/** The key of a row's source workload (`namespace/workload`). */
+export const WORKLOAD_KEY_SQL = `bitAnd(cityHash64(k8s_namespace) * 1000003 + cityHash64(k8s_workload), ${KEY_BITS})`;
+
+/** Query settings that write the keys (UInt64 below 2^53) as JSON numbers, not quoted text. */
+export const KEY_SETTINGS = { output_format_json_quote_64bit_integers: 0 } as const;
 
 export class SourceKeyError extends Error {
   override name = 'SourceKeyError';
 }
 
 export interface SourceNames {
-  namespaces: (keys: readonly string[]) => string[];
-  workloads: (keys: readonly string[]) => string[];
+  namespaces: (keys: readonly number[]) => string[];
+  workloads: (keys: readonly number[]) => string[];
 }
 
 /**
@@ -34,15 +40,15 @@ export async function sourceNames(
   whereSql: string,
   params: Record<string, unknown>,
 ): Promise<SourceNames> {
-  const rows = await store.query<{ ns_key: string; wl_key: string; ns: string; wl: string }>(
-    `SELECT toString(${NAMESPACE_KEY_SQL.replaceAll('k8s_namespace', 'ns')}) AS ns_key,
-  toString(${WORKLOAD_KEY_SQL.replaceAll('k8s_namespace', 'ns').replaceAll('k8s_workload', 'wl')}) AS wl_key, ns, wl
+  const rows = await store.query<{ ns_key: number; wl_key: number; ns: string; wl: string }>(
+    `SELECT ${NAMESPACE_KEY_SQL.replaceAll('k8s_namespace', 'ns')} AS ns_key,
+  ${WORKLOAD_KEY_SQL.replaceAll('k8s_namespace', 'ns').replaceAll('k8s_workload', 'wl')} AS wl_key, ns, wl
 FROM (SELECT k8s_namespace AS ns, k8s_workload AS wl FROM access_log WHERE ${whereSql} GROUP BY ns, wl)`,
-    { params },
+    { params, settings: KEY_SETTINGS },
   );
-  const namespaces = new Map<string, string>();
-  const workloads = new Map<string, string>();
-  const add = (map: Map<string, string>, key: string, name: string) => {
+  const namespaces = new Map<number, string>();
+  const workloads = new Map<number, string>();
+  const add = (map: Map<number, string>, key: number, name: string) => {
     const prev = map.get(key);
     if (prev !== undefined && prev !== name)
       throw new SourceKeyError(`source key ${key} stands for both ${prev} and ${name}`);
@@ -52,7 +58,7 @@ FROM (SELECT k8s_namespace AS ns, k8s_workload AS wl FROM access_log WHERE ${whe
     add(namespaces, r.ns_key, r.ns);
     add(workloads, r.wl_key, `${r.ns}/${r.wl}`);
   }
-  const resolve = (map: Map<string, string>, keys: readonly string[]) =>
+  const resolve = (map: Map<number, string>, keys: readonly number[]) =>
     keys.map((k) => {
       const name = map.get(k);
       if (name === undefined) throw new SourceKeyError(`source key ${k} has no name in the window`);

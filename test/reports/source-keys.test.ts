@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  keysAsText,
+  KEY_SETTINGS,
   NAMESPACE_KEY_SQL,
   SourceKeyError,
   sourceNames,
@@ -38,11 +38,14 @@ const WHERE = `upstream_cluster = 'PassthroughCluster'`;
 
 describe('source keys', () => {
   it('name what each destination collected, as the text columns would', async () => {
-    const [row] = await store.query<{ ns: string[]; wl: string[] }>(
-      `SELECT ${keysAsText(`groupUniqArrayIf(${NAMESPACE_KEY_SQL}, k8s_namespace != '')`)} AS ns,
-        ${keysAsText(`groupUniqArrayIf(${WORKLOAD_KEY_SQL}, k8s_workload != '')`)} AS wl
+    const [row] = await store.query<{ ns: number[]; wl: number[] }>(
+      `SELECT groupUniqArrayIf(${NAMESPACE_KEY_SQL}, k8s_namespace != '') AS ns,
+        groupUniqArrayIf(${WORKLOAD_KEY_SQL}, k8s_workload != '') AS wl
        FROM access_log WHERE ${WHERE} AND dst_ip = '192.0.2.1'`,
+      { settings: KEY_SETTINGS },
     );
+    // Numbers a JS number holds exactly.
+    for (const k of [...row!.ns, ...row!.wl]) expect(Number.isSafeInteger(k)).toBe(true);
     const names = await sourceNames(store, WHERE, {});
     expect(names.namespaces(row!.ns).sort()).toEqual(['billing', 'shop']);
     expect(names.workloads(row!.wl).sort()).toEqual(['billing/checkout', 'shop/cart', 'shop/checkout']);
@@ -50,7 +53,10 @@ describe('source keys', () => {
 
   it('a key without a name in the window is an error', async () => {
     const names = await sourceNames(store, `${WHERE} AND k8s_namespace = 'shop'`, {});
-    const [search] = await store.query<{ k: string }>(`SELECT toString(cityHash64('search')) AS k`);
+    const [search] = await store.query<{ k: number }>(
+      `SELECT ${NAMESPACE_KEY_SQL.replace('k8s_namespace', `'search'`)} AS k`,
+      { settings: KEY_SETTINGS },
+    );
     expect(() => names.namespaces([search!.k])).toThrow(SourceKeyError);
   });
 });
