@@ -5,7 +5,7 @@
  * is written by shared/yaml-text.ts, which quotes whatever YAML 1.1 (kubectl) or 1.2 would not read as a string.
  * `toJson` and `toTable` are re-exported from their own modules.
  */
-import { safeText, wrap } from '../shared/comment-text.js';
+import { wrap } from '../shared/comment-text.js';
 import { type YamlValue, yamlComment, yamlText } from '../shared/yaml-text.js';
 import { validateServiceEntry } from './service-entry-validate.js';
 import { DEFAULT_API_VERSION, type ServiceEntryApiVersion, type Suggestion } from './suggestion.js';
@@ -57,9 +57,10 @@ export function headerLines(s: Suggestion): string[] {
   ];
   if (e.ips.length > 0) lines.push(`destination IPs seen: ${list(e.ips, 10)}`);
   if (e.examplePaths.length > 0) lines.push(`example paths: ${e.examplePaths.join(' ')}`);
+  // wrap() makes each line safe (comment-text.ts).
   const out = lines.flatMap((l) => wrap(l, WIDTH, '  '));
   for (const w of s.warnings) out.push(...wrap(`WARNING: ${w}`, WIDTH, '  '));
-  return out.map(safeText);
+  return out;
 }
 
 function list(items: readonly string[], max: number): string {

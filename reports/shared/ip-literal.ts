@@ -15,7 +15,11 @@ export function bareIp(text: string): string {
 
 /** 4, 6, or 0 when `text` is not an IP literal (brackets and zones allowed). */
 export function ipFamily(text: string): 0 | 4 | 6 {
-  const f = isIP(bareIp(text));
+  const ip = bareIp(text);
+  // A hostname has neither a colon nor only digits and dots: no need for node's (regular-expression) parser,
+  // which the reports otherwise run on every one of tens of thousands of names.
+  if (!ip.includes(':') && !/^[0-9.]+$/.test(ip)) return 0;
+  const f = isIP(ip);
   return f === 4 ? 4 : f === 6 ? 6 : 0;
 }
 

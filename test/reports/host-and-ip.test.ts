@@ -32,6 +32,15 @@ describe('IP literals and CIDRs', () => {
     expect(ipFamily('93.184.215.14')).toBe(4);
     expect(ipFamily('2001:db8::1')).toBe(6);
     expect(ipFamily('example.com')).toBe(0);
+    // Forms the hostname shortcut must not turn away, and names that look half like an address.
+    expect(ipFamily('[2001:DB8::1]')).toBe(6);
+    expect(ipFamily('fe80::1%eth0')).toBe(6);
+    expect(ipFamily('::ffff:192.0.2.1')).toBe(6);
+    expect(ipFamily(' 192.0.2.1 ')).toBe(4);
+    expect(ipFamily('deadbeef')).toBe(0);
+    expect(ipFamily('1.2.3')).toBe(0);
+    expect(ipFamily('1.2.3.4.example')).toBe(0);
+    expect(ipFamily('db:5432')).toBe(0);
     expect(hostCidr('93.184.215.14')).toBe('93.184.215.14/32');
     expect(hostCidr('2001:db8::1')).toBe('2001:db8::1/128');
   });
