@@ -199,7 +199,12 @@ export async function readinessReport(
     list_ips: listIps ? 1 : 0,
     ...clusterDomainParam(opts.clusterDomain),
   };
-  const scan = await store.query<ScanRow>(SCAN_QUERY, { params });
+  // grouping() as the SQL standard has it (1: the column is not a key of the row's set), whatever a server's
+  // profile says.
+  const scan = await store.query<ScanRow>(SCAN_QUERY, {
+    params,
+    settings: { force_grouping_standard_compatibility: 1 },
+  });
   const rows = scan.filter((r) => isTrue(r.is_destination));
   const destinationsTotal = rows.length > 0 ? Number(rows[0]!.destinations) : 0;
   /** Per namespace, requests by kind. */
