@@ -94,7 +94,7 @@ const KIND_SQL = `multiIf(NOT (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}), 'allowed',
  * One scan of the window, two groupings (GROUPING SETS): the examined destinations, one row each (host, port),
  * the most requested first up to `max`, with how many there are in all; and per namespace the requests of each
  * kind. A destination's requests per namespace are not grouped here: the verdict of most destinations is "the
- * suggestions admit it" for every namespace alike, so only the others are broken down (BREAKDOWN_QUERY).
+ * suggestions admit it" for every namespace alike, so only the others are broken down (breakdownSql).
  */
 const SCAN_QUERY = `
 SELECT kind, namespace, host, port, any(ip) AS ip, count() AS requests,
@@ -119,16 +119,34 @@ const examinedSql = (
   FROM access_log
   WHERE ${also} AND ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}) AND NOT ${PLAIN_IP_SQL}`;
 
+/** The destinations given as two arrays of the same length, `<name>_hosts` and `<name>_ports`, as a set. */
+const destinationSet = (name: string) => `(
+  SELECT tupleElement(d, 1), tupleElement(d, 2)
+  FROM (SELECT arrayJoin(arrayZip({${name}_hosts:Array(String)}, {${name}_ports:Array(UInt16)})) AS d))`;
+
 /**
- * The requests per namespace of the destinations given as two arrays of the same length, hosts and ports. The
- * host is most often the row's dst_host (a key column, LowCardinality), which skips the other rows cheaply.
+ * Per namespace, the requests to the `summed` destinations (one sum, `blocked` false) and to each destination
+ * nothing can admit (one row each). When the destinations carry a small share of the
+ * requests, the rows are first narrowed by their dst_host (a key column, LowCardinality, most often the host);
+ * when they carry most of them, the rows are first counted per namespace and destination, so that each group,
+ * not each row, is looked up in the sets.
  */
-const BREAKDOWN_QUERY = `
-SELECT namespace, host, port, count() AS requests
-FROM (${examinedSql(`(dst_host IN {hosts:Array(String)} OR upstream_cluster LIKE 'outbound|%')`)})
-WHERE (host, port) IN (
-  SELECT tupleElement(d, 1), tupleElement(d, 2) FROM (SELECT arrayJoin(arrayZip({hosts:Array(String)}, {ports:Array(UInt16)})) AS d))
-GROUP BY namespace, host, port`;
+function breakdownSql(narrowFirst: boolean): string {
+  const examined = narrowFirst
+    ? `SELECT namespace, host, port, 1 AS n
+    FROM (${examinedSql(`(dst_host IN {prefilter_hosts:Array(String)} OR upstream_cluster LIKE 'outbound|%')`)})`
+    : `SELECT namespace, host, port, count() AS n FROM (${examinedSql()}) GROUP BY namespace, host, port`;
+  return `
+SELECT namespace, blocked, if(blocked, host, '') AS block_host, if(blocked, port, 0) AS block_port, sum(n) AS requests
+FROM (
+  SELECT namespace, host, port, n, (host, port) IN ${destinationSet('blocked')} AS blocked
+  FROM (${examined})
+  WHERE blocked OR (host, port) IN ${destinationSet('summed')})
+GROUP BY namespace, blocked, block_host, block_port`;
+}
+
+/** Up to this share of the examined requests, the breakdown narrows the rows by host first. */
+const NARROW_FIRST_SHARE = 0.25;
 
 /**
  * Past `max` destinations, how many requests each namespace sent to the `max` examined ones (the rest are not
@@ -156,9 +174,13 @@ interface ScanRow {
 
 interface CountRow {
   namespace: string;
-  host?: string;
-  port?: number;
   requests: string | number;
+}
+
+interface BreakdownRow extends CountRow {
+  blocked: number | boolean;
+  block_host: string;
+  block_port: number;
 }
 
 /** JSONEachRow gives a UInt8 condition as 0/1 and a Bool as true/false. */
@@ -257,22 +279,45 @@ export async function readinessReport(
 
   // Only destinations the suggestions do not admit are broken down per namespace; in each namespace the
   // suggestions admit the rest of what was examined.
-  const verdicts = new Map<string, Verdict>();
-  const hosts: string[] = [];
-  const ports: number[] = [];
+  // Of the destinations a registry entry admits and those only the suggestions admit, the engine sums per
+  // namespace whichever carries fewer requests; the other is what remains. Those nothing can admit are listed.
+  const blockReasons = new Map<string, string>();
+  const blocked = { hosts: [] as string[], ports: [] as number[] };
+  const byVerdict = {
+    registry: { hosts: [] as string[], ports: [] as number[], requests: 0 },
+    suggestion: { hosts: [] as string[], ports: [] as number[], requests: 0 },
+  };
+  let scannedRequests = 0;
   for (const r of rows) {
     const port = Number(r.port);
+    const requests = Number(r.requests);
     const v = verdictOf(r.host, port, r.ip);
-    if (v.by === 'suggestion') continue;
-    verdicts.set(destinationKey(r.host, port), v);
-    hosts.push(r.host);
-    ports.push(port);
+    scannedRequests += requests;
+    const to = v.by === 'none' ? blocked : byVerdict[v.by];
+    to.hosts.push(r.host);
+    to.ports.push(port);
+    if (v.by === 'none') blockReasons.set(destinationKey(r.host, port), v.reason);
+    else byVerdict[v.by].requests += requests;
   }
+  const summedVerdict: 'registry' | 'suggestion' =
+    byVerdict.registry.requests <= byVerdict.suggestion.requests ? 'registry' : 'suggestion';
+  const summed = byVerdict[summedVerdict];
+  const brokenDown =
+    summed.requests + (scannedRequests - byVerdict.registry.requests - byVerdict.suggestion.requests);
   // At most `max` destinations, bounded like the scan's answer.
   const breakdown =
-    hosts.length === 0
+    blocked.hosts.length + summed.hosts.length === 0
       ? []
-      : await store.query<CountRow>(BREAKDOWN_QUERY, { params: { ...params, hosts, ports } });
+      : await store.query<BreakdownRow>(breakdownSql(brokenDown <= scannedRequests * NARROW_FIRST_SHARE), {
+          params: {
+            ...params,
+            blocked_hosts: blocked.hosts,
+            blocked_ports: blocked.ports,
+            summed_hosts: summed.hosts,
+            summed_ports: summed.ports,
+            prefilter_hosts: [...new Set([...blocked.hosts, ...summed.hosts])],
+          },
+        });
   const truncated = destinationsTotal > rows.length;
   /** Requests per namespace to the examined destinations: all of them unless the list was cut at `max`. */
   const examined = new Map<string, number>();
@@ -284,27 +329,29 @@ export async function readinessReport(
   }
 
   interface Tally {
-    registry: number;
+    /** Requests to the destinations of `summedVerdict`. */
+    summed: number;
     block: Map<string, DestinationToBlock>;
   }
   const perNamespace = new Map<string, Tally>();
   const tallyOf = (ns: string): Tally => {
     let t = perNamespace.get(ns);
-    if (!t) perNamespace.set(ns, (t = { registry: 0, block: new Map() }));
+    if (!t) perNamespace.set(ns, (t = { summed: 0, block: new Map() }));
     return t;
   };
   for (const r of breakdown) {
-    const port = Number(r.port);
-    const host = r.host ?? '';
-    const v = verdicts.get(destinationKey(host, port));
-    const requests = Number(r.requests);
     const ns = tallyOf(r.namespace);
-    if (v?.by === 'none') {
-      const key = destinationKey(host, port);
-      const same = ns.block.get(key);
-      if (same) same.requests += requests;
-      else ns.block.set(key, { host, port, requests, reason: v.reason });
-    } else if (v?.by === 'registry') ns.registry += requests;
+    const requests = Number(r.requests);
+    if (!isTrue(r.blocked)) {
+      ns.summed += requests;
+      continue;
+    }
+    const port = Number(r.block_port);
+    const key = destinationKey(r.block_host, port);
+    const reason = blockReasons.get(key) ?? '';
+    const same = ns.block.get(key);
+    if (same) same.requests += requests;
+    else ns.block.set(key, { host: r.block_host, port, requests, reason });
   }
 
   const perList = opts.destinationsPerNamespace ?? 50;
@@ -316,9 +363,11 @@ export async function readinessReport(
     );
     const wouldBlock = block.reduce((s, b) => s + b.requests, 0);
     const examinedRequests = examined.get(namespace) ?? 0;
-    const admittedByRegistry = k.allowed + ns.registry;
+    const rest = examinedRequests - ns.summed - wouldBlock;
+    const byRegistry = summedVerdict === 'registry' ? ns.summed : rest;
+    const admittedByRegistry = k.allowed + byRegistry;
     // Plain IPs are admitted by the IP and network entries the suggestions hold.
-    const admittedWithSuggestions = k.plain + examinedRequests - ns.registry - wouldBlock;
+    const admittedWithSuggestions = k.plain + (summedVerdict === 'suggestion' ? ns.summed : rest);
     return {
       namespace,
       requests,

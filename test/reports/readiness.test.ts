@@ -151,6 +151,41 @@ spec: { hosts: [api.payments.example], ports: [{ number: 80, name: http, protoco
     expect(shop(without).admittedWithSuggestions - shop(withReg).admittedWithSuggestions).toBe(payments);
   });
 
+  it('a registry that admits most destinations: counted as the rest of what the suggestions admit', async () => {
+    // Every name under these suffixes, on any port: most of the fixture's named traffic.
+    const registry = parseRegistryText(
+      `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: broad, namespace: istio-system }
+spec: { hosts: ["*.com", "*.example", "*.org", "*.net", "*.io", "*.local"], resolution: DNS, location: MESH_EXTERNAL }`,
+      'registry.yaml',
+    );
+    const opts = { apiVersion: 'networking.istio.io/v1' } as const;
+    const without = await readinessReport(store, window(), { ...opts, registry: null });
+    const withReg = await readinessReport(store, window(), { ...opts, registry });
+    const by = new Map(without.namespaces.map((n) => [n.namespace, n]));
+    let moved = 0;
+    for (const n of withReg.namespaces) {
+      const w = by.get(n.namespace)!;
+      expect(n.requests, n.namespace).toBe(w.requests);
+      expect(n.admittedByRegistry + n.admittedWithSuggestions + n.wouldBlock, n.namespace).toBe(n.requests);
+      expect(n.admittedByRegistry, n.namespace).toBeGreaterThanOrEqual(w.admittedByRegistry);
+      // The in-mesh service (cluster.local) is now the registry's too; the link-local and single-label
+      // destinations are not under these suffixes.
+      expect(n.destinationsToBlock.items.map((d) => d.host).sort(), n.namespace).toEqual(
+        w.destinationsToBlock.items
+          .map((d) => d.host)
+          .filter((h) => !h.endsWith('.local'))
+          .sort(),
+      );
+      moved += n.admittedByRegistry - w.admittedByRegistry;
+    }
+    // More requests moved to the registry than stayed with the suggestions, so the engine summed the
+    // suggestions' side and the registry's is what remains.
+    const stayed = withReg.namespaces.reduce((s, n) => s + n.admittedWithSuggestions, 0);
+    expect(moved).toBeGreaterThan(stayed);
+  });
+
   it('a bare IP counts "with suggestions" by the engine, and "by the registry" when an entry declares its address', async () => {
     const registry = parseRegistryText(
       `apiVersion: networking.istio.io/v1
