@@ -8,9 +8,9 @@
  *
  * One scan in the engine counts each namespace's requests by kind and groups the destinations not yet allowed,
  * one row each, read up to a bound (`maxDestinations`): past it the answer says how many requests were not
- * examined. Most destinations get the same verdict in every namespace, "a suggestion admits it", so only the
- * others (a registry entry admits them, or nothing can) are counted per namespace, by a second query over just
- * those; in each namespace the suggestions admit the rest. Bare IPs need no plan (the service-entries report
+ * examined. A destination's verdict is the same in every namespace, so a second query counts per namespace only
+ * the destinations nothing can admit, one by one, and in one sum whichever side (a registry entry admits them, or
+ * only a suggestion does) carries fewer requests; the other side is what remains. Bare IPs need no plan (the service-entries report
  * admits every one with an IP or network entry, except link-local ones): unless a registry entry declares
  * addresses (then an IP may be the registry's), the engine counts them per namespace instead of listing them, so
  * that tens of thousands of IP-only destinations cost one count per namespace.
@@ -22,19 +22,21 @@ import { type FlaggedDestination, isLinkLocal } from '../service-entries/service
 import { classifyDestinations } from '../service-entries/suggest-service-entries.js';
 import type { ServiceEntryApiVersion } from '../service-entries/suggestion.js';
 import { parseAddressRange, rangeContains } from '../shared/address-range.js';
-import { ALLOWED_EXTERNAL_BY_DOMAIN_SQL, clusterDomainParam } from '../shared/cluster-domain.js';
+import { clusterDomainParam } from '../shared/cluster-domain.js';
 import type { DestinationTraffic } from '../shared/destination.js';
 import { hostMatches, isWildcardHost, normalizeHost } from '../shared/host-match.js';
 import { bareIp, isIpLiteral } from '../shared/ip-literal.js';
 import { type ListInfo, listInfo, pageOf, slicePage } from '../shared/page.js';
+import { type ReportWindow, windowParams } from '../shared/window.js';
 import {
-  BLOCKED_SQL,
-  HOST_SQL,
-  IS_IP_SQL,
-  IS_LINK_LOCAL_SQL,
-  PASSTHROUGH_SQL,
-} from '../shared/traffic-sql.js';
-import { type ReportWindow, WINDOW_SQL, windowParams } from '../shared/window.js';
+  type BreakdownRow,
+  breakdownSql,
+  type CountRow,
+  EXAMINED_PER_NAMESPACE_QUERY,
+  NARROW_FIRST_SHARE,
+  SCAN_QUERY,
+  type ScanRow,
+} from './readiness-sql.js';
 import { sidecarYaml } from './sidecar.js';
 
 export interface DestinationToBlock {
@@ -79,108 +81,6 @@ export interface ReadinessOptions {
   destinationsPerNamespace?: number;
   /** Destinations not yet allowed read from the engine at most (default 50,000). */
   maxDestinations?: number;
-}
-
-const FILTER = `${WINDOW_SQL} AND ({namespace:String} = '' OR k8s_namespace = {namespace:String})`;
-
-/** Rows to bare IPs that are not link-local: admitted by an IP or network entry, counted without a plan. */
-const PLAIN_IP_SQL = `(NOT {list_ips:UInt8} AND upstream_cluster NOT LIKE 'outbound|%' AND ${IS_IP_SQL('dst_host')}
-  AND NOT ${IS_LINK_LOCAL_SQL('dst_host')})`;
-
-/** Which part of the answer a row of the window is: reached through a ServiceEntry, a plain IP, or examined. */
-const KIND_SQL = `multiIf(NOT (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}), 'allowed', ${PLAIN_IP_SQL}, 'plain', 'examined')`;
-
-/**
- * One scan of the window, two groupings (GROUPING SETS): the examined destinations, one row each (host, port),
- * the most requested first up to `max`, with how many there are in all; and per namespace the requests of each
- * kind. A destination's requests per namespace are not grouped here: the verdict of most destinations is "the
- * suggestions admit it" for every namespace alike, so only the others are broken down (breakdownSql).
- */
-const SCAN_QUERY = `
-SELECT kind, namespace, host, port, any(ip) AS ip, count() AS requests,
-  countIf(method != '') AS http_requests, countIf(requested_server_name != '') AS tls_with_sni,
-  grouping(namespace) = 1 AS is_destination,
-  countIf(is_destination) OVER () AS destinations
-FROM (
-  SELECT ${KIND_SQL} AS kind, k8s_namespace AS namespace,
-    if(kind = 'examined', ${HOST_SQL}, '') AS host, if(kind = 'examined', dst_port, 0) AS port,
-    dst_ip AS ip, method, requested_server_name
-  FROM access_log
-  WHERE ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL} OR ${ALLOWED_EXTERNAL_BY_DOMAIN_SQL}))
-GROUP BY GROUPING SETS ((kind, host, port), (kind, namespace))
-HAVING NOT is_destination OR kind = 'examined'
-ORDER BY is_destination, requests DESC, host, port
-LIMIT {max:UInt32} BY is_destination, if(is_destination, '', concat(kind, '/', namespace))`;
-
-/** The examined rows' namespace and destination, where `also` holds. */
-const examinedSql = (
-  also = 'true',
-) => `SELECT k8s_namespace AS namespace, ${HOST_SQL} AS host, dst_port AS port
-  FROM access_log
-  WHERE ${also} AND ${FILTER} AND (${PASSTHROUGH_SQL} OR ${BLOCKED_SQL}) AND NOT ${PLAIN_IP_SQL}`;
-
-/** The destinations given as two arrays of the same length, `<name>_hosts` and `<name>_ports`, as a set. */
-const destinationSet = (name: string) => `(
-  SELECT tupleElement(d, 1), tupleElement(d, 2)
-  FROM (SELECT arrayJoin(arrayZip({${name}_hosts:Array(String)}, {${name}_ports:Array(UInt16)})) AS d))`;
-
-/**
- * Per namespace, the requests to the `summed` destinations (one sum, `blocked` false) and to each destination
- * nothing can admit (one row each). When the destinations carry a small share of the
- * requests, the rows are first narrowed by their dst_host (a key column, LowCardinality, most often the host);
- * when they carry most of them, the rows are first counted per namespace and destination, so that each group,
- * not each row, is looked up in the sets.
- */
-function breakdownSql(narrowFirst: boolean): string {
-  const examined = narrowFirst
-    ? `SELECT namespace, host, port, 1 AS n
-    FROM (${examinedSql(`(dst_host IN {prefilter_hosts:Array(String)} OR upstream_cluster LIKE 'outbound|%')`)})`
-    : `SELECT namespace, host, port, count() AS n FROM (${examinedSql()}) GROUP BY namespace, host, port`;
-  return `
-SELECT namespace, blocked, if(blocked, host, '') AS block_host, if(blocked, port, 0) AS block_port, sum(n) AS requests
-FROM (
-  SELECT namespace, host, port, n, (host, port) IN ${destinationSet('blocked')} AS blocked
-  FROM (${examined})
-  WHERE blocked OR (host, port) IN ${destinationSet('summed')})
-GROUP BY namespace, blocked, block_host, block_port`;
-}
-
-/** Up to this share of the examined requests, the breakdown narrows the rows by host first. */
-const NARROW_FIRST_SHARE = 0.25;
-
-/**
- * Past `max` destinations, how many requests each namespace sent to the `max` examined ones (the rest are not
- * examined): the same ranking as SCAN_QUERY's, in the engine.
- */
-const EXAMINED_PER_NAMESPACE_QUERY = `
-SELECT namespace, count() AS requests
-FROM (${examinedSql()})
-WHERE (host, port) IN (
-  SELECT host, port FROM (${examinedSql()}) GROUP BY host, port ORDER BY count() DESC, host, port LIMIT {max:UInt32})
-GROUP BY namespace`;
-
-interface ScanRow {
-  kind: 'allowed' | 'plain' | 'examined';
-  namespace: string;
-  host: string;
-  port: number;
-  ip: string;
-  requests: string | number;
-  http_requests: string | number;
-  tls_with_sni: string | number;
-  is_destination: number | boolean;
-  destinations: string | number;
-}
-
-interface CountRow {
-  namespace: string;
-  requests: string | number;
-}
-
-interface BreakdownRow extends CountRow {
-  blocked: number | boolean;
-  block_host: string;
-  block_port: number;
 }
 
 /** JSONEachRow gives a UInt8 condition as 0/1 and a Bool as true/false. */
