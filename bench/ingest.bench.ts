@@ -17,6 +17,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
@@ -24,6 +25,7 @@ import { ChdbStore } from '../store/chdb-store.js';
 import { RowEncoder } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
 import { fluentHttpBodies, type HttpBodyFormat } from './fluent-http-bodies.js';
+import { postBody } from './http-post.js';
 import { cpuByThreadName, ownCpuSeconds, processCpuSeconds } from './process-cpu.js';
 import { CLI, cpuProfileArgs, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
@@ -144,6 +146,8 @@ async function httpIntake(lines: string[], format: HttpBodyFormat, name: string)
   let next = 0;
   let retries = 0;
   const latencies: number[] = [];
+  const agent = new http.Agent({ keepAlive: true, maxSockets: HTTP_CONCURRENCY });
+  const intake = new URL(`${base}/v1/ingest/fluent-bit`);
   const clientCpu = process.cpuUsage();
   const t0 = performance.now();
   const worker = async () => {
@@ -151,9 +155,8 @@ async function httpIntake(lines: string[], format: HttpBodyFormat, name: string)
       const { body, headers } = bodies[next++]!;
       const sent = performance.now();
       for (;;) {
-        const res = await fetch(`${base}/v1/ingest/fluent-bit`, { method: 'POST', headers, body });
-        await res.arrayBuffer();
-        if (res.ok) break;
+        const res = await postBody(agent, intake, headers, body);
+        if (res.status >= 200 && res.status < 300) break;
         if (res.status !== 429 && res.status !== 503) throw new Error(`intake answered ${res.status}`);
         retries++;
         await new Promise((r) => setTimeout(r, 50));
@@ -164,6 +167,7 @@ async function httpIntake(lines: string[], format: HttpBodyFormat, name: string)
   await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, worker));
   const seconds = (performance.now() - t0) / 1000;
   const clientCpuSeconds = ownCpuSeconds(clientCpu);
+  agent.destroy();
   const metrics = await (await fetch(`${base}/metrics`)).text();
   const batches = Number(/^egresslens_batches_total\S* (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
   const cpuSeconds = processCpuSeconds(child.pid);
