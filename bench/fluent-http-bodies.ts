@@ -17,6 +17,15 @@ export interface HttpBody {
 
 const PODS = 20;
 
+/** The pod whose lines body `n` carries: pods rotate per body. */
+export function podOfBody(n: number): { namespace: string; pod: string; container: string } {
+  return {
+    namespace: KUBERNETES.namespace_name,
+    pod: `checkout-7f9c8d6b5-p${n % PODS}`,
+    container: KUBERNETES.container_name,
+  };
+}
+
 /** Fluent Bit's EventTime (msgpack extension 0): big-endian uint32 seconds, uint32 nanoseconds. */
 function eventTime(seconds: number): ExtData {
   const data = new Uint8Array(8);
@@ -31,7 +40,7 @@ export function fluentHttpBodies(lines: string[], format: HttpBodyFormat, record
   const bodies: HttpBody[] = [];
   const t0 = Date.now() / 1000;
   for (let i = 0, n = 0; i < lines.length; i += records, n++) {
-    const kubernetes = { ...KUBERNETES, pod_name: `checkout-7f9c8d6b5-p${n % PODS}` };
+    const kubernetes = { ...KUBERNETES, pod_name: podOfBody(n).pod };
     const chunk = lines.slice(i, i + records);
     const record = (log: string, k: number) => ({
       log: `${log}\n`,

@@ -2,7 +2,9 @@
  * Ingest benchmark, one run on the same generated lines:
  *   (a) the store's insert ceiling: the rows, already encoded as JSONCompactEachRow in 50k-row batches,
  *       inserted straight into a fresh embedded store (this process)
- *   (b) `egresslens ingest FILE` end to end in a child process (read, parse, encode, insert)
+ *   (b) `egresslens ingest FILE...` end to end in a child process (read, parse, encode, insert), the lines laid
+ *       out as the kubelet's pod logs (bench/pod-log-files.ts), so that each row gets the pod, namespace,
+ *       container and workload (c)'s records carry; (a) encodes the same metadata
  *   (c) HTTP intake: a child `egresslens serve`, fed Fluent Bit bodies of 1,000 records by a client with many
  *       requests in flight (as many Fluent Bit workers would), once per body format, each against a fresh
  *       data directory and a fresh child: (c1) json_lines, (c2) json_lines + gzip (the README's output),
@@ -20,12 +22,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { workloadFromPodName } from '../ingest/kubernetes-meta.js';
 import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
 import { ChdbStore } from '../store/chdb-store.js';
-import { RowEncoder } from '../store/row-encoder.js';
+import { RowEncoder, type RowSource } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
-import { fluentHttpBodies, type HttpBodyFormat } from './fluent-http-bodies.js';
+import { fluentHttpBodies, type HttpBodyFormat, podOfBody } from './fluent-http-bodies.js';
 import { postBody } from './http-post.js';
+import { splitByPod } from './pod-log-files.js';
 import { cpuByThreadName, ownCpuSeconds, processCpuSeconds } from './process-cpu.js';
 import { CLI, cpuProfileArgs, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
@@ -35,6 +39,8 @@ const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const BIG_LINES = Number(process.env.BENCH_BIG_LINES ?? 5_000_000);
 const HTTP_CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 64);
 const BATCH_ROWS = 50_000;
+/** Records per HTTP body; the file and ceiling runs give their lines the same pod per this many. */
+const HTTP_RECORDS = 1000;
 /** `c1,c3`: only these HTTP variants (while iterating); all of them by default. */
 const ONLY = process.env.BENCH_HTTP_VARIANTS?.split(',');
 
@@ -43,7 +49,18 @@ const work = mkdtempSync(join(tmpdir(), 'egresslens-bench-ingest-'));
 async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cpuSeconds: number }> {
   const text = readFileSync(file);
   const decoder = new LineDecoder('auto');
-  const source = { source: 'file', namespace: '', pod: '', container: '', workload: '', node: '' };
+  // The metadata (b) reads from the kubelet's paths, per body of HTTP_RECORDS lines.
+  const sources = new Map<string, RowSource>();
+  const sourceOf = (line: number): RowSource => {
+    const p = podOfBody(Math.floor(line / HTTP_RECORDS));
+    let s = sources.get(p.pod);
+    if (!s) {
+      const workload = workloadFromPodName(p.pod);
+      sources.set(p.pod, (s = { source: 'file', ...p, workload, node: '' }));
+    }
+    return s;
+  };
+  let line = 0;
   const batches: Buffer[] = [];
   let encoder = new RowEncoder(64 << 20);
   let start = 0;
@@ -51,7 +68,8 @@ async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cp
     let nl = text.indexOf(10, start);
     if (nl < 0) nl = text.length;
     const r = decoder.decode(text, start, nl);
-    if (isTextMatch(r)) encoder.addScan(r, text, r.state, source, false, start, nl, 0);
+    if (isTextMatch(r)) encoder.addScan(r, text, r.state, sourceOf(line), false, start, nl, 0);
+    line++;
     if (encoder.rows === BATCH_ROWS) {
       batches.push(encoder.take());
       encoder = new RowEncoder(64 << 20);
@@ -80,7 +98,7 @@ async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cp
 }
 
 async function fileIngest(
-  file: string,
+  files: string[],
   dir: string,
   profile?: string,
 ): Promise<{
@@ -90,7 +108,7 @@ async function fileIngest(
   mainThreadCpuSeconds: number;
   threads: Array<[string, number]>;
 }> {
-  const run = await runCli(['ingest', '--data', dir, file], {
+  const run = await runCli(['ingest', '--data', dir, ...files], {
     nodeArgs: profile ? cpuProfileArgs(profile) : [],
   });
   if (run.code !== 0) throw new Error(`ingest failed: ${run.stderr}`);
@@ -122,7 +140,7 @@ interface HttpRun {
 }
 
 async function httpIntake(lines: string[], format: HttpBodyFormat, name: string): Promise<HttpRun> {
-  const bodies = fluentHttpBodies(lines, format, 1000);
+  const bodies = fluentHttpBodies(lines, format, HTTP_RECORDS);
   const port = 18000 + Math.floor(Math.random() * 1000);
   const dir = join(work, `http-${name}`);
   const child = spawn(
@@ -218,7 +236,8 @@ async function main(): Promise<void> {
     `(a) store insert ceiling (pre-encoded, 50k-row batches): ${rate(a)} lines/s; ${cpuFigures(ceiling.cpuSeconds, LINES)}`,
   );
 
-  const b1 = await fileIngest(file, join(work, 'file-1m'), 'ingest-file');
+  const podFiles = await splitByPod(file, join(work, 'pods-1m'), HTTP_RECORDS, podOfBody);
+  const b1 = await fileIngest(podFiles, join(work, 'file-1m'), 'ingest-file');
   const b = LINES / b1.seconds;
   console.log(
     `(b) egresslens ingest, end to end:                     ${rate(b)} lines/s, peak RSS ${b1.peakRssMb.toFixed(0)} MB; ${cpuFigures(b1.cpuSeconds, LINES, b1.mainThreadCpuSeconds)}`,
@@ -249,10 +268,13 @@ async function main(): Promise<void> {
   rmSync(join(work, 'ceiling'), { recursive: true, force: true });
   rmSync(join(work, 'file-1m'), { recursive: true, force: true });
   rmSync(file, { force: true });
+  rmSync(join(work, 'pods-1m'), { recursive: true, force: true });
   if (BIG_LINES > 0) {
     const big = join(work, 'access-5m.log');
     await writeLogFile(big, BIG_LINES, 11);
-    const b5 = await fileIngest(big, join(work, 'file-5m'));
+    const bigFiles = await splitByPod(big, join(work, 'pods-5m'), HTTP_RECORDS, podOfBody);
+    rmSync(big, { force: true });
+    const b5 = await fileIngest(bigFiles, join(work, 'file-5m'));
     console.log(
       `peak RSS of egresslens ingest: ${b1.peakRssMb.toFixed(0)} MB for ${LINES.toLocaleString('en')} lines, ${b5.peakRssMb.toFixed(0)} MB for ${BIG_LINES.toLocaleString('en')} lines (${((100 * (b5.peakRssMb - b1.peakRssMb)) / b1.peakRssMb).toFixed(1)} %)`,
     );

@@ -1,6 +1,8 @@
 /**
  * Kafka ingest benchmark, one run on the same generated lines:
- *   (a) file path: `egresslens ingest FILE` in a child process
+ *   (a) file path: `egresslens ingest FILE` in a child process, the file at the kubelet's path for the records'
+ *       pod (bench/pod-log-files.ts), so that its rows get the pod, namespace, container and workload the
+ *       records' kubernetes map gives the Kafka path's
  *   (b) Kafka path: a topic holding the lines as Fluent Bit `kafka` output records (format json: @timestamp
  *       first, the line in `log`, the kubernetes map), produced by kcat (librdkafka, as Fluent Bit uses);
  *       a child `egresslens serve` consumes it until the group's committed offsets reach the end
@@ -24,6 +26,7 @@ import { once } from 'node:events';
 import {
   closeSync,
   createWriteStream,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readFileSync,
@@ -32,11 +35,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
-import { fluentKafkaRecord } from './fluent-records.js';
+import { fluentKafkaRecord, KUBERNETES } from './fluent-records.js';
 import { LineGenerator } from './generate-lines.js';
+import { kubeletLogPath } from './pod-log-files.js';
 import { exitedChildrenCpuSeconds, processCpuSeconds } from './process-cpu.js';
 import { CLI, runCli } from './run-child.js';
 
@@ -226,7 +230,13 @@ async function main(): Promise<void> {
   await admin.connect();
   const topic = `bench-${Date.now().toString(36)}`;
   try {
-    const linesFile = join(work, 'lines.log');
+    const pod = {
+      namespace: KUBERNETES.namespace_name,
+      pod: KUBERNETES.pod_name,
+      container: KUBERNETES.container_name,
+    };
+    const linesFile = kubeletLogPath(work, pod, KUBERNETES.pod_id);
+    mkdirSync(dirname(linesFile), { recursive: true });
     const recordsFile = join(work, 'records.ndjson');
     const { lineBytes, recordBytes } = await writeInputs(linesFile, recordsFile);
     console.log(
@@ -255,7 +265,8 @@ async function main(): Promise<void> {
     if (produced !== LINES) throw new Error(`the topic holds ${produced} messages, expected ${LINES}`);
 
     // One line through each path: the CPU a run costs before its first line (startup, store open, connects).
-    const oneLineFile = join(work, 'one.log');
+    const oneLineFile = kubeletLogPath(join(work, 'one'), pod, KUBERNETES.pod_id);
+    mkdirSync(dirname(oneLineFile), { recursive: true });
     const oneRecordFile = join(work, 'one.ndjson');
     writeFileSync(oneLineFile, `${readFirstLine(linesFile)}\n`);
     writeFileSync(oneRecordFile, `${readFirstLine(recordsFile)}\n`);
