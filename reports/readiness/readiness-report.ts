@@ -177,8 +177,6 @@ export async function readinessReport(
     return { by: 'suggestion' };
   };
 
-  // Only destinations the suggestions do not admit are broken down per namespace; in each namespace the
-  // suggestions admit the rest of what was examined.
   // Of the destinations a registry entry admits and those only the suggestions admit, the engine sums per
   // namespace whichever carries fewer requests; the other is what remains. Those nothing can admit are listed.
   const blockReasons = new Map<string, string>();
