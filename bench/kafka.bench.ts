@@ -20,6 +20,7 @@
  *
  *   npm run build && npm run bench:kafka            (BENCH_LINES=1000000, BENCH_PARTITIONS=3)
  *   KAFKA_PORT=19192 KAFKA_CONTROLLER_PORT=19193 npm run bench:kafka   (when another broker holds 19092)
+ *   BENCH_CPU_PROF=<dir> npm run bench:kafka   (the serve children write CPU profiles there: kafka-store.cpuprofile, …)
  */
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -42,7 +43,7 @@ import { fluentKafkaRecord, KUBERNETES } from './fluent-records.js';
 import { LineGenerator } from './generate-lines.js';
 import { kubeletLogPath } from './pod-log-files.js';
 import { exitedChildrenCpuSeconds, processCpuSeconds } from './process-cpu.js';
-import { CLI, runCli } from './run-child.js';
+import { CLI, cpuProfileArgs, runCli } from './run-child.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 3);
@@ -156,7 +157,17 @@ async function kafkaIngest(
   const rssFile = join(work, 'kafka-rss');
   const started = performance.now();
   const cpuBefore = exitedChildrenCpuSeconds();
-  const args = ['--import', PRELOAD, CLI, 'serve', '--data', join(work, storeDir), '--port', '0'];
+  const args = [
+    ...cpuProfileArgs(storeDir),
+    '--import',
+    PRELOAD,
+    CLI,
+    'serve',
+    '--data',
+    join(work, storeDir),
+    '--port',
+    '0',
+  ];
   args.push(
     '--kafka-brokers',
     brokers,
