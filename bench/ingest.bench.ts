@@ -2,8 +2,8 @@
  * Ingest benchmark, one run on the same generated lines:
  *   (a) the store's insert ceiling: the rows, already encoded as JSONCompactEachRow in 50k-row batches,
  *       inserted straight into a fresh embedded store (this process)
- *   (b) `egresslens ingest FILE...` end to end in a child process (read, parse, encode, insert), the lines laid
- *       out as the kubelet's pod logs (bench/pod-log-files.ts), so that each row gets the pod, namespace,
+ *   (b) `egresslens ingest FILE` end to end in a child process (read, parse, encode, insert), the file at the
+ *       kubelet's path of one of (c)'s pods (bench/pod-log-files.ts), so that its rows get the pod, namespace,
  *       container and workload (c)'s records carry; (a) encodes the same metadata
  *   (c) HTTP intake: a child `egresslens serve`, fed Fluent Bit bodies of 1,000 records by a client with many
  *       requests in flight (as many Fluent Bit workers would), once per body format, each against a fresh
@@ -18,10 +18,10 @@
  */
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { workloadFromPodName } from '../ingest/kubernetes-meta.js';
 import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
 import { ChdbStore } from '../store/chdb-store.js';
@@ -29,7 +29,7 @@ import { RowEncoder, type RowSource } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
 import { fluentHttpBodies, type HttpBodyFormat, podOfBody } from './fluent-http-bodies.js';
 import { postBody } from './http-post.js';
-import { splitByPod } from './pod-log-files.js';
+import { kubeletLogPath } from './pod-log-files.js';
 import { cpuByThreadName, ownCpuSeconds, processCpuSeconds } from './process-cpu.js';
 import { CLI, cpuProfileArgs, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
@@ -39,8 +39,10 @@ const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
 const BIG_LINES = Number(process.env.BENCH_BIG_LINES ?? 5_000_000);
 const HTTP_CONCURRENCY = Number(process.env.BENCH_HTTP_CONCURRENCY ?? 64);
 const BATCH_ROWS = 50_000;
-/** Records per HTTP body; the file and ceiling runs give their lines the same pod per this many. */
+/** Records per HTTP body. */
 const HTTP_RECORDS = 1000;
+/** The pod whose log file (b) reads, at its kubelet path: one of the pods of (c)'s bodies. */
+const FILE_POD = podOfBody(0);
 /** `c1,c3`: only these HTTP variants (while iterating); all of them by default. */
 const ONLY = process.env.BENCH_HTTP_VARIANTS?.split(',');
 
@@ -49,18 +51,13 @@ const work = mkdtempSync(join(tmpdir(), 'egresslens-bench-ingest-'));
 async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cpuSeconds: number }> {
   const text = readFileSync(file);
   const decoder = new LineDecoder('auto');
-  // The metadata (b) reads from the kubelet's paths, per body of HTTP_RECORDS lines.
-  const sources = new Map<string, RowSource>();
-  const sourceOf = (line: number): RowSource => {
-    const p = podOfBody(Math.floor(line / HTTP_RECORDS));
-    let s = sources.get(p.pod);
-    if (!s) {
-      const workload = workloadFromPodName(p.pod);
-      sources.set(p.pod, (s = { source: 'file', ...p, workload, node: '' }));
-    }
-    return s;
+  // The metadata (b) reads from the file's kubelet path.
+  const source: RowSource = {
+    source: 'file',
+    ...FILE_POD,
+    workload: workloadFromPodName(FILE_POD.pod),
+    node: '',
   };
-  let line = 0;
   const batches: Buffer[] = [];
   let encoder = new RowEncoder(64 << 20);
   let start = 0;
@@ -68,8 +65,7 @@ async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cp
     let nl = text.indexOf(10, start);
     if (nl < 0) nl = text.length;
     const r = decoder.decode(text, start, nl);
-    if (isTextMatch(r)) encoder.addScan(r, text, r.state, sourceOf(line), false, start, nl, 0);
-    line++;
+    if (isTextMatch(r)) encoder.addScan(r, text, r.state, source, false, start, nl, 0);
     if (encoder.rows === BATCH_ROWS) {
       batches.push(encoder.take());
       encoder = new RowEncoder(64 << 20);
@@ -98,7 +94,7 @@ async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cp
 }
 
 async function fileIngest(
-  files: string[],
+  file: string,
   dir: string,
   profile?: string,
 ): Promise<{
@@ -108,7 +104,7 @@ async function fileIngest(
   mainThreadCpuSeconds: number;
   threads: Array<[string, number]>;
 }> {
-  const run = await runCli(['ingest', '--data', dir, ...files], {
+  const run = await runCli(['ingest', '--data', dir, file], {
     nodeArgs: profile ? cpuProfileArgs(profile) : [],
   });
   if (run.code !== 0) throw new Error(`ingest failed: ${run.stderr}`);
@@ -226,7 +222,8 @@ function cpuFigures(cpuSeconds: number, lines: number, mainThread?: number): str
 }
 
 async function main(): Promise<void> {
-  const file = join(work, 'access-1m.log');
+  const file = kubeletLogPath(join(work, 'pods-1m'), FILE_POD);
+  mkdirSync(dirname(file), { recursive: true });
   const bytes = await writeLogFile(file, LINES);
   console.log(`generated ${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(0)} MB`);
 
@@ -236,8 +233,7 @@ async function main(): Promise<void> {
     `(a) store insert ceiling (pre-encoded, 50k-row batches): ${rate(a)} lines/s; ${cpuFigures(ceiling.cpuSeconds, LINES)}`,
   );
 
-  const podFiles = await splitByPod(file, join(work, 'pods-1m'), HTTP_RECORDS, podOfBody);
-  const b1 = await fileIngest(podFiles, join(work, 'file-1m'), 'ingest-file');
+  const b1 = await fileIngest(file, join(work, 'file-1m'), 'ingest-file');
   const b = LINES / b1.seconds;
   console.log(
     `(b) egresslens ingest, end to end:                     ${rate(b)} lines/s, peak RSS ${b1.peakRssMb.toFixed(0)} MB; ${cpuFigures(b1.cpuSeconds, LINES, b1.mainThreadCpuSeconds)}`,
@@ -270,11 +266,10 @@ async function main(): Promise<void> {
   rmSync(file, { force: true });
   rmSync(join(work, 'pods-1m'), { recursive: true, force: true });
   if (BIG_LINES > 0) {
-    const big = join(work, 'access-5m.log');
+    const big = kubeletLogPath(join(work, 'pods-5m'), FILE_POD);
+    mkdirSync(dirname(big), { recursive: true });
     await writeLogFile(big, BIG_LINES, 11);
-    const bigFiles = await splitByPod(big, join(work, 'pods-5m'), HTTP_RECORDS, podOfBody);
-    rmSync(big, { force: true });
-    const b5 = await fileIngest(bigFiles, join(work, 'file-5m'));
+    const b5 = await fileIngest(big, join(work, 'file-5m'));
     console.log(
       `peak RSS of egresslens ingest: ${b1.peakRssMb.toFixed(0)} MB for ${LINES.toLocaleString('en')} lines, ${b5.peakRssMb.toFixed(0)} MB for ${BIG_LINES.toLocaleString('en')} lines (${((100 * (b5.peakRssMb - b1.peakRssMb)) / b1.peakRssMb).toFixed(1)} %)`,
     );
