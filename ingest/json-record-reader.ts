@@ -82,6 +82,11 @@ export class JsonRecordReader {
     return { length, meta, timeMs: recordTime(buf, rec), end: rec.end };
   }
 
+  /** Forgets the last body read, so the reader does not keep it alive (JsonRecordScanner.release). */
+  release(): void {
+    this.scanner.release();
+  }
+
   /** Consecutive records of one pod repeat their map byte for byte: compared, not parsed again. */
   private metaOf(value: Buffer, span: ValueSpan): SourceMetaLike | undefined {
     const last = this.last;

@@ -315,26 +315,50 @@ export class JsonRecordScanner {
 
   /**
    * Unescapes the string opening at `buf[q]` into `line` and records its length; returns the index after the
-   * closing quote, or -1 for an invalid escape or a missing quote.
+   * closing quote, or -1 for an invalid escape, a control byte or a missing quote. Envoy lines are mostly
+   * runs of plain bytes between `\"`: those are copied eight bytes at a time, through DataViews, while no
+   * byte of the eight is a quote, a backslash or below 0x20 (word tests exact for "any such byte", so a
+   * word that has one is left to the byte loop, which decides). Bytes of 0x80 and up (UTF-8) are copied as
+   * they are, as the byte loop does.
    */
   private unescapeLine(buf: Buffer, q: number): number {
     const out = this.line;
     const n = buf.length;
     const at = this.lineAt;
+    const inView = this.viewOf(buf);
+    const inBase = buf.byteOffset;
+    const outView = this.outViewOf(out);
+    const outBase = out.byteOffset;
+    const wordsEnd = n - 8;
+    const outWordsEnd = out.length - 8;
     let o = at;
     let p = q + 1;
-    while (p < n) {
-      const b = buf[p]!;
+    for (;;) {
+      while (p <= wordsEnd && o <= outWordsEnd) {
+        const x = inView.getInt32(inBase + p, true);
+        const y = inView.getInt32(inBase + p + 4, true);
+        if ((hasSpecialByte(x) | hasSpecialByte(y)) !== 0) break;
+        outView.setInt32(outBase + o, x, true);
+        outView.setInt32(outBase + o + 4, y, true);
+        p += 8;
+        o += 8;
+      }
+      // At most a word's worth of bytes, one at a time, up to the byte that stopped the words.
+      const stop = Math.min(p + 8, n);
+      let b = 0;
+      while (p < stop && (b = buf[p]!) !== QUOTE && b !== BACKSLASH && b >= 0x20) {
+        out[o++] = b;
+        p++;
+      }
+      if (p === stop) {
+        if (p === n) return -1;
+        continue;
+      }
       if (b === QUOTE) {
         this.lineBytes = o - at;
         return p + 1;
       }
-      if (b < 0x20) return -1;
-      if (b !== BACKSLASH) {
-        out[o++] = b;
-        p++;
-        continue;
-      }
+      if (b !== BACKSLASH) return -1;
       const c = buf[p + 1];
       p += 2;
       switch (c) {
@@ -377,10 +401,50 @@ export class JsonRecordScanner {
           return -1;
       }
     }
-    return -1;
+  }
+
+  /**
+   * DataViews over the whole ArrayBuffer of the input and of the line buffer, kept while the same buffers
+   * come back (every record of a body; a body's subarrays share its ArrayBuffer), so a record costs no
+   * allocation. release() drops them, so the scanner does not keep a body alive once it is read.
+   */
+  private inView: DataView | undefined;
+  private outView: DataView | undefined;
+
+  private viewOf(buf: Buffer): DataView {
+    const v = this.inView;
+    if (v !== undefined && v.buffer === buf.buffer) return v;
+    return (this.inView = new DataView(buf.buffer));
+  }
+
+  private outViewOf(buf: Buffer): DataView {
+    const v = this.outView;
+    if (v !== undefined && v.buffer === buf.buffer) return v;
+    return (this.outView = new DataView(buf.buffer));
+  }
+
+  /** Forgets the buffers of the last body scanned (see viewOf). */
+  release(): void {
+    this.inView = undefined;
+    this.outView = undefined;
   }
 
   private lineBytes = 0;
+}
+
+/**
+ * Non-zero when one of the four bytes of `x` is a quote, a backslash or below 0x20; zero otherwise. Each
+ * term is the classic test for "some byte is zero" (of x ^ 0x22.., x ^ 0x5c..) or "some byte is below 0x20"
+ * (of x), exact as a yes/no answer: a byte that does not match sets its top bit only through a borrow from
+ * a lower byte, which only a matching byte starts.
+ */
+function hasSpecialByte(x: number): number {
+  const quote = x ^ 0x22222222;
+  const backslash = x ^ 0x5c5c5c5c;
+  return (
+    (((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) &
+    0x80808080
+  );
 }
 
 function hex4(buf: Buffer, at: number): number {

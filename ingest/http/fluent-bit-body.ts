@@ -191,7 +191,11 @@ function* decodeJsonEntries(
   limits: JsonRecordLimits & { maxRecordBytes: number },
 ): Sliced<DecodedEntry[]> {
   const decoder = new JsonEntries(data, limits);
-  while (!decoder.step()) yield;
+  try {
+    while (!decoder.step()) yield;
+  } finally {
+    reader.release();
+  }
   return decoder.entries;
 }
 

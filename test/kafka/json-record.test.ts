@@ -132,3 +132,79 @@ describe('JSON record scanner', () => {
     expect(viaScanner('{"log":1,"message":"a"}')).toEqual({ line: 'a', kubernetes: undefined });
   });
 });
+
+/**
+ * The line is copied eight bytes at a time between escapes: every kind of byte and escape, at every offset
+ * from the record's start and from the 8-byte words, gives the bytes JSON.parse then UTF-8 would, raw bytes
+ * (invalid UTF-8 included) copied as they are, and every refusal stays a refusal.
+ */
+describe('JSON record scanner, line copied by words', () => {
+  const raw = (...bytes: number[]) => Buffer.from(bytes);
+  const pieces: Array<{ json: Buffer; line: Buffer | 'invalid' }> = [
+    { json: Buffer.from('a'), line: Buffer.from('a') },
+    { json: Buffer.from('abcdefghij'), line: Buffer.from('abcdefghij') },
+    { json: Buffer.from('\\"'), line: Buffer.from('"') },
+    { json: Buffer.from('\\\\'), line: Buffer.from('\\') },
+    { json: Buffer.from('\\/'), line: Buffer.from('/') },
+    { json: Buffer.from('\\n\\t\\r\\b\\f'), line: Buffer.from('\n\t\r\b\f') },
+    { json: Buffer.from('\\u00e9\\u20AC'), line: Buffer.from('é€') },
+    { json: Buffer.from('\\ud834\\udd1e'), line: Buffer.from('𝄞') },
+    { json: Buffer.from('\\ud800x'), line: Buffer.from('\ufffdx') },
+    { json: Buffer.from('\\udc00'), line: Buffer.from('\ufffd') },
+    { json: Buffer.from('é☃𝄞'), line: Buffer.from('é☃𝄞') },
+    { json: raw(0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f), line: raw(0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f) },
+    { json: raw(0x80, 0xff, 0xc3), line: raw(0x80, 0xff, 0xc3) },
+    { json: raw(0x01), line: 'invalid' },
+    { json: raw(0x1f), line: 'invalid' },
+    { json: raw(0x0a), line: 'invalid' },
+    { json: Buffer.from('\\x'), line: 'invalid' },
+    { json: Buffer.from('\\u12g4'), line: 'invalid' },
+  ];
+
+  it('copies what the byte loop copied and refuses what it refused, at every offset', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(15),
+        fc.array(fc.nat(pieces.length - 1), { maxLength: 12 }),
+        fc.nat(15),
+        (pad, picks, tail) => {
+          const chosen = picks.map((i) => pieces[i]!);
+          const body = Buffer.concat([
+            Buffer.from(`${' '.repeat(pad)}{"log":"`),
+            ...chosen.map((p) => p.json),
+            Buffer.from(`${'z'.repeat(tail)}","n":1}`),
+          ]);
+          const invalid = chosen.some((p) => p.line === 'invalid');
+          const expected = invalid
+            ? undefined
+            : Buffer.concat([...chosen.map((p) => p.line as Buffer), Buffer.from('z'.repeat(tail))]);
+          const scanner = new JsonRecordScanner();
+          const rec = scanner.scan(body);
+          if (!expected) {
+            expect(rec).toBeUndefined();
+            return;
+          }
+          expect(rec).toBeDefined();
+          expect(scanner.line.subarray(0, rec!.lineLength)).toEqual(expected);
+          // The same record among others, its line written near the end of a shared line buffer.
+          const many = Buffer.concat([Buffer.from('{"log":"x"}\n'), body]);
+          const line = Buffer.alloc(many.length);
+          const at = line.length - expected.length;
+          const next = scanner.scanNext(many, 12 + pad, line, at, 100);
+          expect(next?.end).toBe(many.length);
+          expect(line.subarray(at, at + next!.lineLength)).toEqual(expected);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('refuses a line whose closing quote is missing, whatever its length', () => {
+    const scanner = new JsonRecordScanner();
+    for (let n = 0; n < 40; n++) {
+      expect(scanner.scan(Buffer.from(`{"log":"${'a'.repeat(n)}`))).toBeUndefined();
+      expect(scanner.scan(Buffer.from(`{"log":"${'a'.repeat(n)}\\`))).toBeUndefined();
+      expect(scanner.scan(Buffer.from(`{"log":"${'a'.repeat(n)}\\u00`))).toBeUndefined();
+    }
+  });
+});
