@@ -27,9 +27,10 @@ function viaScanner(text: string): { line: string | undefined; kubernetes: unkno
   // The kubernetes map is checked by its caller, which parses each distinct map once (and falls back).
   let k: unknown;
   try {
-    k = rec.kubernetes
-      ? (JSON.parse(buf.toString('utf8', rec.kubernetes.start, rec.kubernetes.end)) as unknown)
-      : undefined;
+    k =
+      rec.kubernetesStart >= 0
+        ? (JSON.parse(buf.toString('utf8', rec.kubernetesStart, rec.kubernetesEnd)) as unknown)
+        : undefined;
   } catch {
     return undefined;
   }
@@ -131,6 +132,18 @@ describe('JSON record scanner', () => {
     expect(viaScanner('{"log":"b","message":"a"}')).toEqual({ line: 'b', kubernetes: undefined });
     expect(viaScanner('{"log":1,"message":"a"}')).toEqual({ line: 'a', kubernetes: undefined });
   });
+
+  it('leaves keys spelt with escapes to JSON.parse, which reads them as the keys they spell', () => {
+    for (const text of [
+      '{"log":"b","l\\u006fg":"a"}',
+      '{"l\\u006fg":"a"}',
+      '{"log":"b","kubern\\u0065tes":{"pod_name":"p"}}',
+      '{"log":"b","d\\u0061te":"900000000"}',
+    ]) {
+      expect(viaJsonParse(text)).not.toBe('invalid');
+      expect(viaScanner(text)).toBeUndefined();
+    }
+  });
 });
 
 /**
@@ -206,5 +219,43 @@ describe('JSON record scanner, line copied by words', () => {
       expect(scanner.scan(Buffer.from(`{"log":"${'a'.repeat(n)}\\`))).toBeUndefined();
       expect(scanner.scan(Buffer.from(`{"log":"${'a'.repeat(n)}\\u00`))).toBeUndefined();
     }
+  });
+});
+
+/**
+ * The record's date read from the scanner's spans (numbers parsed from their bytes, the first key's value,
+ * the known date keys' last values) is the date entryFromRecord finds in the JSON.parse'd record.
+ */
+describe('JSON record reader, record date', () => {
+  const dateKey = fc.constantFrom('date', '@timestamp', 'timestamp', 'time', 'ts', 'd\\u0061te', '__proto__');
+  const number = fc.oneof(
+    fc.double({ min: -1e20, max: 1e20, noNaN: true }),
+    fc.integer({ min: 0, max: 2 ** 53 }),
+    fc.double({ min: 9e8, max: 5e9, noNaN: true }).map((x) => Math.round(x * 1e6) / 1e6),
+    fc.bigInt({ min: 0n, max: 10n ** 19n }),
+    fc.constantFrom('1764000000.123', '-0', '0.1', '1e3', '1764000000123456789', '17640000001234567.5'),
+  );
+  const value = fc.oneof(
+    number.map((n) => (typeof n === 'string' ? n : JSON.stringify(typeof n === 'bigint' ? Number(n) : n))),
+    number.map((n) => JSON.stringify(String(n))),
+    fc.constantFrom('"2025-11-24T16:00:00.5Z"', '"2018-05-30 09:39:52.000681"', 'null', 'true', '"x"', '{}'),
+  );
+
+  it('agrees with entryFromRecord', async () => {
+    const { JsonRecordReader } = await import('../../ingest/json-record-reader.js');
+    const { entryFromRecord } = await import('../../ingest/record-entry.js');
+    const reader = new JsonRecordReader();
+    fc.assert(
+      fc.property(fc.array(fc.tuple(dateKey, value), { maxLength: 4 }), fc.boolean(), (pairs, lineFirst) => {
+        const members = pairs.map(([k, v]) => `"${k}":${v}`);
+        if (lineFirst) members.unshift('"log":"a line"');
+        else members.push('"log":"a line"');
+        const text = `{${members.join(',')}}`;
+        const got = reader.read(Buffer.from(text));
+        if (!got) return; // the general path takes it
+        expect(got.timeMs).toBe(entryFromRecord(JSON.parse(text)).timeMs);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
