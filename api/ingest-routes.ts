@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DecodedEntry } from '../ingest/decoded-entry.js';
 import { CriPartialCap } from '../ingest/http/cri-partial-cap.js';
 import { BodyError, decodeBodySliced } from '../ingest/http/fluent-bit-body.js';
+import { readBody } from '../ingest/http/read-body.js';
 import { RecentRequests } from '../ingest/http/recent-requests.js';
 import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
 import { NO_META, RowSources } from '../ingest/row-sources.js';
@@ -44,8 +45,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
 
   // Bodies stay bytes: each route decodes by content type and encoding itself, with its own limits.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser('*', (req, payload, done) =>
+    readBody(payload, req.headers['content-length'], limits.maxBodyBytes, done),
   );
 
   const refuseIfBusy = (reply: FastifyReply): boolean => {
