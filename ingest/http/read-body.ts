@@ -16,11 +16,13 @@ const FIRST_CHUNKED_BYTES = 64 << 10;
 /** What fastify hands a content-type parser; a preParsing hook's stream may report its encoded length. */
 type BodyStream = Readable & { receivedEncodedLength?: number };
 
+/** `take` allocates the buffers (a request's BufferLease, so they are reused once the request is done). */
 export function readBody(
   payload: BodyStream,
   contentLengthHeader: string | undefined,
   limit: number,
   done: (err: Error | null, body?: Buffer) => void,
+  take: (size: number) => Buffer = Buffer.allocUnsafe,
 ): void {
   const contentLength = Number(contentLengthHeader);
   if (contentLength > limit) {
@@ -29,7 +31,7 @@ export function readBody(
   }
   const sized =
     contentLengthHeader !== undefined && Number.isSafeInteger(contentLength) && contentLength >= 0;
-  let buf = Buffer.allocUnsafe(sized ? contentLength : Math.min(limit, FIRST_CHUNKED_BYTES));
+  let buf = take(sized ? contentLength : Math.min(limit, FIRST_CHUNKED_BYTES));
   let received = 0;
 
   const stop = () => {
@@ -48,7 +50,7 @@ export function readBody(
     }
     if (end > buf.length) {
       // No Content-Length, or more bytes than it said (refused at the end): grow, bounded by the limit.
-      const grown = Buffer.allocUnsafe(Math.min(limit, Math.max(end, buf.length * 2)));
+      const grown = take(Math.min(limit, Math.max(end, buf.length * 2)));
       grown.set(buf.subarray(0, received));
       buf = grown;
     }
