@@ -43,7 +43,7 @@ export class ScannedRecord {
   firstEnd = -1;
   /** The first key's index in DATE_KEYS when its bytes are one of them; -1 otherwise. */
   firstDateKey = -1;
-  /** The last value of each of DATE_KEYS in the record, by its index there (-1 when absent). */
+  /** The last value of each of DATE_KEYS in the record, by its index there (start -1 when absent). */
   readonly dateStarts = new Int32Array(DATE_KEYS.length);
   readonly dateEnds = new Int32Array(DATE_KEYS.length);
 
@@ -58,8 +58,8 @@ export class ScannedRecord {
     this.firstStart = -1;
     this.firstEnd = -1;
     this.firstDateKey = -1;
-    this.dateStarts.fill(-1);
-    this.dateEnds.fill(-1);
+    const starts = this.dateStarts;
+    for (let d = 0; d < starts.length; d++) starts[d] = -1;
   }
 
   /** The first key (a key without escapes: see plainKeyEnd). */
@@ -478,16 +478,27 @@ export class JsonRecordScanner {
    */
   private inView: DataView | undefined;
   private outView: DataView | undefined;
+  /** The buffers last given to viewOf and outViewOf: the same object again needs no look at its ArrayBuffer. */
+  private inBuf: Buffer | undefined;
+  private outBuf: Buffer | undefined;
 
   private viewOf(buf: Buffer): DataView {
     const v = this.inView;
-    if (v !== undefined && v.buffer === buf.buffer) return v;
+    if (v !== undefined && (buf === this.inBuf || v.buffer === buf.buffer)) {
+      this.inBuf = buf;
+      return v;
+    }
+    this.inBuf = buf;
     return (this.inView = new DataView(buf.buffer));
   }
 
   private outViewOf(buf: Buffer): DataView {
     const v = this.outView;
-    if (v !== undefined && v.buffer === buf.buffer) return v;
+    if (v !== undefined && (buf === this.outBuf || v.buffer === buf.buffer)) {
+      this.outBuf = buf;
+      return v;
+    }
+    this.outBuf = buf;
     return (this.outView = new DataView(buf.buffer));
   }
 
@@ -495,6 +506,8 @@ export class JsonRecordScanner {
   release(): void {
     this.inView = undefined;
     this.outView = undefined;
+    this.inBuf = undefined;
+    this.outBuf = undefined;
   }
 
   private lineBytes = 0;
