@@ -3,10 +3,12 @@
  * rows (and dead letters) are stored; when the queue is full or the store is down the answer is 429/503
  * with Retry-After, which Fluent Bit retries.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DecodedEntry } from '../ingest/decoded-entry.js';
+import { BufferLease, BufferPool } from '../ingest/http/buffer-pool.js';
 import { CriPartialCap } from '../ingest/http/cri-partial-cap.js';
 import { BodyError, decodeBodySliced } from '../ingest/http/fluent-bit-body.js';
+import { readBody } from '../ingest/http/read-body.js';
 import { RecentRequests } from '../ingest/http/recent-requests.js';
 import type { IngestPipeline, LineContext } from '../ingest/pipeline.js';
 import { NO_META, RowSources } from '../ingest/row-sources.js';
@@ -24,6 +26,8 @@ export interface IngestRouteOptions {
 }
 
 const RETRY_AFTER_S = '5';
+/** Large buffers kept for reuse between requests, at most (BufferPool). */
+const POOLED_IDLE_BYTES = 64 << 20;
 
 export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOptions): Promise<void> {
   const { pipeline, limits } = opts;
@@ -32,6 +36,14 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
   const storeWaitMs = opts.storeWaitMs ?? 30_000;
   const heap = new HeapGuard(limits.maxHeapUsedPercent);
   const budget = () => sliceBudget(limits.maxDecodeMs, heap.check);
+  // A request's large buffers (body, inflated body, lines) are reused by later requests once it is done.
+  const pool = new BufferPool(POOLED_IDLE_BYTES);
+  const leases = new WeakMap<FastifyRequest, BufferLease>();
+  const leaseOf = (req: FastifyRequest): BufferLease => {
+    let lease = leases.get(req);
+    if (!lease) leases.set(req, (lease = new BufferLease(pool)));
+    return lease;
+  };
 
   // Near the heap limit a body is refused before it is even read.
   app.addHook('onRequest', async (_req, reply) => {
@@ -44,8 +56,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
 
   // Bodies stay bytes: each route decodes by content type and encoding itself, with its own limits.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limits.maxBodyBytes }, (_req, body, done) =>
-    done(null, body),
+  app.addContentTypeParser('*', (req, payload, done) =>
+    readBody(payload, req.headers['content-length'], limits.maxBodyBytes, done, leaseOf(req).take),
   );
 
   const refuseIfBusy = (reply: FastifyReply): boolean => {
@@ -65,14 +77,32 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
 
   const handle = async (
     route: string,
-    body: Buffer,
+    req: FastifyRequest,
     reply: FastifyReply,
-    decode: () => Promise<DecodedEntry[]>,
+    decode: (take: (size: number) => Buffer) => Promise<DecodedEntry[]>,
+  ): Promise<unknown> => {
+    const lease = leaseOf(req);
+    const body = bodyOf(req.body);
+    const key = RecentRequests.key(route, body);
+    // From here on only decode() and the entries it returns refer to the body and the buffers it takes.
+    req.body = undefined;
+    try {
+      return await store(key, lease, reply, decode, req.ip);
+    } finally {
+      lease.release();
+    }
+  };
+
+  const store = async (
+    key: string,
+    lease: BufferLease,
+    reply: FastifyReply,
+    decode: (take: (size: number) => Buffer) => Promise<DecodedEntry[]>,
     origin: string,
   ): Promise<unknown> => {
-    const key = RecentRequests.key(route, body);
     const earlier = recent.get(key);
     if (earlier) {
+      lease.release();
       // A retry of a body already accepted: answer for it once the first copy is stored, within the same bound.
       const outcome = await waitStored(earlier, storeWaitMs);
       if (outcome instanceof BodyError) return refuse(reply, outcome);
@@ -86,7 +116,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     let result: { accepted: number; parsed: number; deadLetters: number };
     try {
       // Every refusal comes from decode(), before any entry reaches the pipeline: a refused body stores nothing.
-      const entries = await decode();
+      const entries = await decode(lease.take);
       result = {
         accepted: entries.length,
         ...(await appendEntries(pipeline, entries, sources, origin, limits.maxRecordBytes)),
@@ -96,6 +126,8 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
       if (err instanceof BodyError) return refuse(reply, err);
       throw err;
     }
+    // The entries are in the pipeline's batch (copied): the request's buffers can serve the next ones.
+    lease.release();
     const stored = pipeline.currentBatchStored();
     stored.then(claim.resolve, claim.reject);
     // The rows stay queued and will be stored either way; a retry is recognised and not stored again.
@@ -109,46 +141,38 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     '/v1/ingest/fluent-bit',
     { ...documentOnly, schema: INGEST_DOCS.fluentBit },
     async (req, reply) => {
-      const body = bodyOf(req.body);
       const type = req.headers['content-type'];
       if (!type)
         return reply.code(415).send({
           error: 'a Content-Type is required (application/json, application/x-ndjson, application/msgpack)',
         });
-      return handle(
-        'fluent-bit',
-        body,
-        reply,
-        () =>
-          decodeBodySliced(body, {
-            contentType: type,
-            contentEncoding: req.headers['content-encoding'],
-            limits,
-            budget: budget(),
-          }),
-        req.ip,
+      const body = bodyOf(req.body);
+      return handle('fluent-bit', req, reply, (take) =>
+        decodeBodySliced(body, {
+          contentType: type,
+          contentEncoding: req.headers['content-encoding'],
+          limits,
+          budget: budget(),
+          take,
+        }),
       );
     },
   );
 
   app.post('/v1/ingest/lines', { ...documentOnly, schema: INGEST_DOCS.lines }, async (req, reply) => {
-    const body = bodyOf(req.body);
     const type = req.headers['content-type'] ?? 'text/plain';
     if (!/^text\/plain\b/i.test(type))
       return reply.code(415).send({ error: 'lines must be sent as text/plain' });
-    return handle(
-      'lines',
-      body,
-      reply,
-      () =>
-        decodeBodySliced(body, {
-          contentType: type,
-          contentEncoding: req.headers['content-encoding'],
-          format: 'lines',
-          limits,
-          budget: budget(),
-        }),
-      req.ip,
+    const body = bodyOf(req.body);
+    return handle('lines', req, reply, (take) =>
+      decodeBodySliced(body, {
+        contentType: type,
+        contentEncoding: req.headers['content-encoding'],
+        format: 'lines',
+        limits,
+        budget: budget(),
+        take,
+      }),
     );
   });
 }

@@ -18,33 +18,62 @@ const RBRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
-export interface ValueSpan {
-  start: number;
-  end: number;
-}
-
-export interface ScannedRecord {
+/**
+ * The spans of the last record scanned, in one object the scanner reuses (a record costs no allocation): it
+ * is overwritten by the next scan. Spans are byte offsets into the buffer scanned, end exclusive; -1 where
+ * the record has no such value.
+ */
+export class ScannedRecord {
   /** Length of the unescaped line (`log`, else `message`) in the scanner's `line` buffer; -1 without one. */
-  lineLength: number;
+  lineLength = -1;
   /** Index just after the record's closing brace. */
-  end: number;
+  end = 0;
   /**
    * From scanNext: keys of the record, its kubernetes map's included, counted as ingest.maxKeysPerRecord
    * counts them (JsonRecordSpans); from scan, the top-level keys alone.
    */
-  keys: number;
+  keys = 0;
   /** The value of `kubernetes` (any JSON value). */
-  kubernetes?: ValueSpan;
-  /** The first key and its value, and the values of the known date keys, for the record's date. */
-  firstKey?: string;
-  first?: ValueSpan;
-  dates?: Array<{ key: string; value: ValueSpan }>;
+  kubernetesStart = -1;
+  kubernetesEnd = -1;
+  /** The first key's text between its quotes, and its value (its last, when the key comes again). */
+  firstKeyStart = -1;
+  firstKeyEnd = -1;
+  firstStart = -1;
+  firstEnd = -1;
+  /** The first key's index in DATE_KEYS when its bytes are one of them; -1 otherwise. */
+  firstDateKey = -1;
+  /** The last value of each of DATE_KEYS in the record, by its index there (start -1 when absent). */
+  readonly dateStarts = new Int32Array(DATE_KEYS.length);
+  readonly dateEnds = new Int32Array(DATE_KEYS.length);
+
+  reset(): void {
+    this.lineLength = -1;
+    this.end = 0;
+    this.keys = 0;
+    this.kubernetesStart = -1;
+    this.kubernetesEnd = -1;
+    this.firstKeyStart = -1;
+    this.firstKeyEnd = -1;
+    this.firstStart = -1;
+    this.firstEnd = -1;
+    this.firstDateKey = -1;
+    const starts = this.dateStarts;
+    for (let d = 0; d < starts.length; d++) starts[d] = -1;
+  }
+
+  /** The first key (a key without escapes: see plainKeyEnd). */
+  firstKey(buf: Buffer): string {
+    return buf.toString('utf8', this.firstKeyStart, this.firstKeyEnd);
+  }
 }
 
 const KEY_LOG = Buffer.from('log');
 const KEY_MESSAGE = Buffer.from('message');
 const KEY_KUBERNETES = Buffer.from('kubernetes');
-const DATE_KEYS = ['date', '@timestamp', 'timestamp', 'time'].map((k) => ({ key: k, bytes: Buffer.from(k) }));
+/** The date keys whose values a record's spans keep (record-time.ts KNOWN_DATE_KEYS). */
+export const DATE_KEYS = ['date', '@timestamp', 'timestamp', 'time'] as const;
+const DATE_KEY_BYTES = DATE_KEYS.map((k) => Buffer.from(k));
 
 function isSpace(b: number | undefined): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
@@ -86,25 +115,48 @@ function stringEnd(buf: Buffer, i: number): number {
   return -1;
 }
 
+/**
+ * Index of the quote closing the key that opens at `i`; -1 when it is missing, has a control byte, or has an
+ * escape: a key spelt with escapes (`"l\\u006fg"`) is left to JSON.parse, which reads it as the key it
+ * spells, so every key compared here by its bytes is the key itself.
+ */
+function plainKeyEnd(buf: Buffer, i: number): number {
+  const n = buf.length;
+  for (let j = i + 1; j < n; j++) {
+    const b = buf[j]!;
+    if (b === QUOTE) return j;
+    if (b < 0x20 || b === BACKSLASH) return -1;
+  }
+  return -1;
+}
+
+/** Past the digits from `k`, up to `end`. */
+function digitsEnd(buf: Buffer, k: number, end: number): number {
+  while (k < end && buf[k]! >= 0x30 && buf[k]! <= 0x39) k++;
+  return k;
+}
+
 /** True for a JSON number token. */
 function isNumber(buf: Buffer, start: number, end: number): boolean {
   let k = start;
   if (buf[k] === 0x2d) k++;
-  const digits = (): number => {
-    const from = k;
-    while (k < end && buf[k]! >= 0x30 && buf[k]! <= 0x39) k++;
-    return k - from;
-  };
   if (buf[k] === 0x30) k++;
-  else if (digits() === 0) return false;
+  else {
+    const to = digitsEnd(buf, k, end);
+    if (to === k) return false;
+    k = to;
+  }
   if (buf[k] === 0x2e) {
-    k++;
-    if (digits() === 0) return false;
+    const to = digitsEnd(buf, k + 1, end);
+    if (to === k + 1) return false;
+    k = to;
   }
   if (buf[k] === 0x65 || buf[k] === 0x45) {
     k++;
     if (buf[k] === 0x2b || buf[k] === 0x2d) k++;
-    if (digits() === 0) return false;
+    const to = digitsEnd(buf, k, end);
+    if (to === k) return false;
+    k = to;
   }
   return k === end;
 }
@@ -157,15 +209,20 @@ function valueEnd(buf: Buffer, i: number): number {
 }
 
 /** An object or array value is parsed to check it (rare in Fluent Bit records besides `kubernetes`). */
-function checkNested(buf: Buffer, span: ValueSpan): boolean {
-  const c = buf[span.start];
+function checkNested(buf: Buffer, start: number, end: number): boolean {
+  const c = buf[start];
   if (c !== LBRACE && c !== LBRACKET) return true;
   try {
-    JSON.parse(buf.toString('utf8', span.start, span.end));
+    JSON.parse(buf.toString('utf8', start, end));
     return true;
   } catch {
     return false;
   }
+}
+
+function sameBytes(buf: Buffer, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (buf[a + k] !== buf[b + k]) return false;
+  return true;
 }
 
 function keyIs(buf: Buffer, start: number, end: number, key: Buffer): boolean {
@@ -239,22 +296,26 @@ export class JsonRecordScanner {
     }
   }
 
+  private readonly rec = new ScannedRecord();
+
   private scanObject(buf: Buffer, i: number): ScannedRecord | undefined {
     if (buf[i] !== LBRACE) return undefined;
     i = skipSpace(buf, i + 1);
     if (buf[i] === RBRACE) return undefined;
-    const rec: ScannedRecord = { lineLength: -1, end: 0, keys: 0 };
+    const rec = this.rec;
+    rec.reset();
     let lineKey: Buffer | undefined;
     let first = true;
     for (;;) {
       if (buf[i] !== QUOTE) return undefined;
-      const keyEnd = stringEnd(buf, i);
+      const keyEnd = plainKeyEnd(buf, i);
       if (keyEnd < 0) return undefined;
       const keyStart = i + 1;
       i = skipSpace(buf, keyEnd + 1);
       if (buf[i] !== COLON) return undefined;
       const start = skipSpace(buf, i + 1);
       let end: number;
+      let dateKey = -1;
       const isLog = keyIs(buf, keyStart, keyEnd, KEY_LOG);
       const isMessage = !isLog && keyIs(buf, keyStart, keyEnd, KEY_MESSAGE);
       if ((isLog || isMessage) && buf[start] === QUOTE && lineKey !== KEY_LOG) {
@@ -274,31 +335,38 @@ export class JsonRecordScanner {
         else end = valueEnd(buf, start);
         if (end < 0) return undefined;
         if (this.flat) rec.keys += this.hintShape!.keys;
-        rec.kubernetes = { start, end };
+        rec.kubernetesStart = start;
+        rec.kubernetesEnd = end;
       } else {
         if ((isLog && lineKey === KEY_LOG) || (isMessage && lineKey === KEY_MESSAGE)) return undefined; // duplicate keys: JSON.parse decides
         if (this.flat && (buf[start] === LBRACE || buf[start] === LBRACKET)) return undefined;
         end = valueEnd(buf, start);
-        if (end < 0 || !checkNested(buf, { start, end })) return undefined;
+        if (end < 0 || !checkNested(buf, start, end)) return undefined;
         if (!isLog && !isMessage && keyEnd - keyStart <= 10) {
-          for (const d of DATE_KEYS) {
-            if (keyIs(buf, keyStart, keyEnd, d.bytes))
-              (rec.dates ??= []).push({ key: d.key, value: { start, end } });
+          for (let d = 0; d < DATE_KEY_BYTES.length; d++) {
+            if (keyIs(buf, keyStart, keyEnd, DATE_KEY_BYTES[d]!)) {
+              dateKey = d;
+              rec.dateStarts[d] = start;
+              rec.dateEnds[d] = end;
+              break;
+            }
           }
         }
       }
       if (first) {
         first = false;
-        let escaped = false;
-        for (let k = keyStart; k < keyEnd; k++) if (buf[k] === BACKSLASH) escaped = true;
-        try {
-          rec.firstKey = escaped
-            ? (JSON.parse(buf.toString('utf8', keyStart - 1, keyEnd + 1)) as string)
-            : buf.toString('utf8', keyStart, keyEnd);
-        } catch {
-          return undefined;
-        }
-        rec.first = { start, end };
+        rec.firstKeyStart = keyStart;
+        rec.firstKeyEnd = keyEnd;
+        rec.firstStart = start;
+        rec.firstEnd = end;
+        rec.firstDateKey = dateKey;
+      } else if (
+        keyEnd - keyStart === rec.firstKeyEnd - rec.firstKeyStart &&
+        sameBytes(buf, rec.firstKeyStart, keyStart, keyEnd - keyStart)
+      ) {
+        // The first key again: JSON.parse keeps its place and this value.
+        rec.firstStart = start;
+        rec.firstEnd = end;
       }
       if (++rec.keys > this.maxKeys && this.flat) return undefined;
       i = skipSpace(buf, end);
@@ -315,26 +383,50 @@ export class JsonRecordScanner {
 
   /**
    * Unescapes the string opening at `buf[q]` into `line` and records its length; returns the index after the
-   * closing quote, or -1 for an invalid escape or a missing quote.
+   * closing quote, or -1 for an invalid escape, a control byte or a missing quote. Envoy lines are mostly
+   * runs of plain bytes between `\"`: those are copied eight bytes at a time, through DataViews, while no
+   * byte of the eight is a quote, a backslash or below 0x20 (word tests exact for "any such byte", so a
+   * word that has one is left to the byte loop, which decides). Bytes of 0x80 and up (UTF-8) are copied as
+   * they are, as the byte loop does.
    */
   private unescapeLine(buf: Buffer, q: number): number {
     const out = this.line;
     const n = buf.length;
     const at = this.lineAt;
+    const inView = this.viewOf(buf);
+    const inBase = buf.byteOffset;
+    const outView = this.outViewOf(out);
+    const outBase = out.byteOffset;
+    const wordsEnd = n - 8;
+    const outWordsEnd = out.length - 8;
     let o = at;
     let p = q + 1;
-    while (p < n) {
-      const b = buf[p]!;
+    for (;;) {
+      while (p <= wordsEnd && o <= outWordsEnd) {
+        const x = inView.getInt32(inBase + p, true);
+        const y = inView.getInt32(inBase + p + 4, true);
+        if ((hasSpecialByte(x) | hasSpecialByte(y)) !== 0) break;
+        outView.setInt32(outBase + o, x, true);
+        outView.setInt32(outBase + o + 4, y, true);
+        p += 8;
+        o += 8;
+      }
+      // At most a word's worth of bytes, one at a time, up to the byte that stopped the words.
+      const stop = Math.min(p + 8, n);
+      let b = 0;
+      while (p < stop && (b = buf[p]!) !== QUOTE && b !== BACKSLASH && b >= 0x20) {
+        out[o++] = b;
+        p++;
+      }
+      if (p === stop) {
+        if (p === n) return -1;
+        continue;
+      }
       if (b === QUOTE) {
         this.lineBytes = o - at;
         return p + 1;
       }
-      if (b < 0x20) return -1;
-      if (b !== BACKSLASH) {
-        out[o++] = b;
-        p++;
-        continue;
-      }
+      if (b !== BACKSLASH) return -1;
       const c = buf[p + 1];
       p += 2;
       switch (c) {
@@ -377,10 +469,63 @@ export class JsonRecordScanner {
           return -1;
       }
     }
-    return -1;
+  }
+
+  /**
+   * DataViews over the whole ArrayBuffer of the input and of the line buffer, kept while the same buffers
+   * come back (every record of a body; a body's subarrays share its ArrayBuffer), so a record costs no
+   * allocation. release() drops them, so the scanner does not keep a body alive once it is read.
+   */
+  private inView: DataView | undefined;
+  private outView: DataView | undefined;
+  /** The buffers last given to viewOf and outViewOf: the same object again needs no look at its ArrayBuffer. */
+  private inBuf: Buffer | undefined;
+  private outBuf: Buffer | undefined;
+
+  private viewOf(buf: Buffer): DataView {
+    const v = this.inView;
+    if (v !== undefined && (buf === this.inBuf || v.buffer === buf.buffer)) {
+      this.inBuf = buf;
+      return v;
+    }
+    this.inBuf = buf;
+    return (this.inView = new DataView(buf.buffer));
+  }
+
+  private outViewOf(buf: Buffer): DataView {
+    const v = this.outView;
+    if (v !== undefined && (buf === this.outBuf || v.buffer === buf.buffer)) {
+      this.outBuf = buf;
+      return v;
+    }
+    this.outBuf = buf;
+    return (this.outView = new DataView(buf.buffer));
+  }
+
+  /** Forgets the buffers of the last body scanned (see viewOf). */
+  release(): void {
+    this.inView = undefined;
+    this.outView = undefined;
+    this.inBuf = undefined;
+    this.outBuf = undefined;
   }
 
   private lineBytes = 0;
+}
+
+/**
+ * Non-zero when one of the four bytes of `x` is a quote, a backslash or below 0x20; zero otherwise. Each
+ * term is the classic test for "some byte is zero" (of x ^ 0x22.., x ^ 0x5c..) or "some byte is below 0x20"
+ * (of x), exact as a yes/no answer: a byte that does not match sets its top bit only through a borrow from
+ * a lower byte, which only a matching byte starts.
+ */
+function hasSpecialByte(x: number): number {
+  const quote = x ^ 0x22222222;
+  const backslash = x ^ 0x5c5c5c5c;
+  return (
+    (((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((x - 0x20202020) & ~x)) &
+    0x80808080
+  );
 }
 
 function hex4(buf: Buffer, at: number): number {

@@ -94,11 +94,13 @@ export class MsgpackRecordReader {
     let lineEnd = log >= 0 ? logEnd : messageEnd;
     if (lineStart < 0) return undefined;
     while (lineEnd > lineStart && (buf[lineEnd - 1] === 10 || buf[lineEnd - 1] === 13)) lineEnd--;
-    let meta: SourceMeta = { ...EMPTY_META };
+    let meta: SourceMeta;
     if (kubernetes >= 0) {
       const found = this.metaOf(buf, kubernetes, kubernetesEnd);
       if (!found) return undefined;
       meta = found;
+    } else {
+      meta = { ...EMPTY_META };
     }
     return {
       bytes: buf,

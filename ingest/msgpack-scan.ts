@@ -29,7 +29,10 @@ FIXED[0xd7] = 10;
 FIXED[0xd8] = 18;
 
 export class MsgpackScanner {
-  /** Children still to read, per open container. */
+  /**
+   * Children still to read, per open container, up to `depth`. Kept from item to item at its longest (an
+   * array emptied with `length = 0` gives up its backing store, and refilling it allocated for every event).
+   */
   private readonly open: number[] = [];
   /** Map keys plus array elements of the last item scanned. */
   elements = 0;
@@ -43,7 +46,7 @@ export class MsgpackScanner {
   valueEnd(pos: number, index: number, limits: MsgpackScanLimits): number {
     const { buf, open } = this;
     const len = buf.length;
-    open.length = 0;
+    let depth = 0;
     let elements = 0;
     for (;;) {
       if (pos >= len) throw this.truncated(index);
@@ -110,7 +113,7 @@ export class MsgpackScanner {
       }
       if (pos > len) throw this.truncated(index);
       if (children > 0) {
-        if (open.length >= limits.maxDepth) {
+        if (depth >= limits.maxDepth) {
           throw new BodyError(
             400,
             `record ${index} is nested more than ${limits.maxDepth} levels deep (limit ingest.maxDepth)`,
@@ -123,18 +126,19 @@ export class MsgpackScanner {
             `record ${index} has more than ${limits.maxElements} keys (limit ingest.maxKeysPerRecord)`,
           );
         }
-        open.push(children);
+        if (depth === open.length) open.push(children);
+        else open[depth] = children;
+        depth++;
         continue;
       }
       // A value ended: close the containers it completes.
       for (;;) {
-        const top = open.length - 1;
-        if (top < 0) {
+        if (depth === 0) {
           this.elements = elements;
           return pos;
         }
-        if (--open[top]! > 0) break;
-        open.pop();
+        if (--open[depth - 1]! > 0) break;
+        depth--;
       }
     }
   }

@@ -29,14 +29,16 @@ export function decodeContentEncoding(
   return out;
 }
 
-/** decodeContentEncoding without holding the event loop. */
+/** decodeContentEncoding without holding the event loop; `take` allocates the output (a request's lease). */
 export async function decodeContentEncodingAsync(
   body: Buffer,
   contentEncoding: string | undefined,
   maxDecodedBytes: number,
+  take: (size: number) => Buffer = Buffer.allocUnsafe,
 ): Promise<Buffer> {
   let out = body;
-  for (let n = gzipLayers(contentEncoding); n > 0; n--) out = await gunzipCappedAsync(out, maxDecodedBytes);
+  for (let n = gzipLayers(contentEncoding); n > 0; n--)
+    out = await gunzipCappedAsync(out, maxDecodedBytes, take);
   if (out.length > maxDecodedBytes) throw tooLarge(maxDecodedBytes);
   return out;
 }
@@ -86,11 +88,15 @@ const MIN_OUTPUT_BYTES = 64 << 10;
  * (bench:ingest c2). ISIZE is only a hint from the sender: a smaller one costs a copy as the buffer doubles, a
  * larger one is clipped to what the input can inflate to, and the cap applies to the bytes inflated.
  */
-function gunzipCappedAsync(buf: Buffer, maxDecodedBytes: number): Promise<Buffer> {
+function gunzipCappedAsync(
+  buf: Buffer,
+  maxDecodedBytes: number,
+  take: (size: number) => Buffer,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const cap = outputCap(maxDecodedBytes);
     const bound = Math.min(cap + 1, buf.length * MAX_INFLATE_RATIO + 1024);
-    let out = Buffer.allocUnsafe(Math.min(bound, Math.max(MIN_OUTPUT_BYTES, trailerSize(buf))));
+    let out = take(Math.min(bound, Math.max(MIN_OUTPUT_BYTES, trailerSize(buf))));
     let length = 0;
     const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
     gunzip.on('data', (chunk: Buffer) => {
@@ -101,7 +107,7 @@ function gunzipCappedAsync(buf: Buffer, maxDecodedBytes: number): Promise<Buffer
         return;
       }
       if (needed > out.length) {
-        const grown = Buffer.allocUnsafe(Math.min(bound, Math.max(needed, out.length * 2)));
+        const grown = take(Math.min(bound, Math.max(needed, out.length * 2)));
         out.copy(grown, 0, 0, length);
         out = grown;
       }

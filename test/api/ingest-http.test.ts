@@ -6,6 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -1131,5 +1132,123 @@ describe('defects', () => {
     const metrics = (await a.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metricValue(metrics, 'egresslens_dead_letters_total')).toBe(2);
     expect(await count(store, 'dead_letters')).toBe(2);
+  });
+});
+
+/** The body is read into one buffer over a real socket: sized from Content-Length, or grown without it. */
+describe('request bodies over a real socket', () => {
+  async function listening(opts: IngestAppOptions = {}): Promise<{ a: IngestApp; port: number }> {
+    const a = await start(opts);
+    await a.app.listen({ host: '127.0.0.1', port: 0 });
+    return { a, port: (a.app.server.address() as AddressInfo).port };
+  }
+
+  /** Sends `parts` one write at a time (chunked without a Content-Length), and returns the answer. */
+  function send(
+    port: number,
+    parts: Buffer[],
+    headers: Record<string, string>,
+  ): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: FB, headers }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      const next = (i: number) => {
+        if (i === parts.length) {
+          req.end();
+          return;
+        }
+        req.write(parts[i], () => setImmediate(next, i + 1));
+      };
+      next(0);
+    });
+  }
+
+  it('a chunked body of many small writes, with no Content-Length, is stored whole', async () => {
+    const { a, port } = await listening();
+    const lines = generatedLines(3000, 77).map((g) => g.line);
+    const body = Buffer.from(lines.map((log) => `${JSON.stringify({ date: 1793491200.5, log })}\n`).join(''));
+    expect(body.length).toBeGreaterThan(4 * (64 << 10)); // past the first buffer, grown more than once
+    const parts: Buffer[] = [];
+    for (let at = 0; at < body.length; at += 7001) parts.push(body.subarray(at, at + 7001));
+    const res = await send(port, parts, {
+      'content-type': 'application/x-ndjson',
+      'transfer-encoding': 'chunked',
+    });
+    expect(res.status, res.body).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ accepted: 3000 });
+    await expectAccounted(a, 3000, 0);
+  });
+
+  it('a body with Content-Length, sent in pieces, is stored whole', async () => {
+    const { a, port } = await listening();
+    const lines = generatedLines(500, 78).map((g) => g.line);
+    const body = Buffer.from(`${lines.join('\n')}\n`);
+    const parts = [body.subarray(0, 10), body.subarray(10, 70_000), body.subarray(70_000)];
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: LINES,
+          headers: { 'content-type': 'text/plain', 'content-length': String(body.length) },
+        },
+        (r) => {
+          let text = '';
+          r.on('data', (d: Buffer) => {
+            text += d.toString();
+          });
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body: text }));
+        },
+      );
+      req.on('error', reject);
+      for (const p of parts) req.write(p);
+      req.end();
+    });
+    expect(res.status, res.body).toBe(200);
+    await expectAccounted(a, 500, 0);
+  });
+
+  it('a Content-Length over the limit is refused with 413 before any of the body is sent', async () => {
+    const { port } = await listening({ flags: { ingest: { maxBodyBytes: 1 << 20 } } });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1', () => {
+        sock.write(
+          `POST ${FB} HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${(1 << 20) + 1}\r\n\r\n`,
+        );
+      });
+      let text = '';
+      sock.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('\r\n\r\n')) {
+          sock.destroy();
+          resolve(text);
+        }
+      });
+      sock.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+  });
+
+  it('a chunked body that passes the limit is refused with 413', async () => {
+    const { a, port } = await listening({ flags: { ingest: { maxBodyBytes: 256 << 10 } } });
+    const line = Buffer.from(`${JSON.stringify({ log: 'x'.repeat(1000) })}\n`);
+    const res = await send(
+      port,
+      Array.from({ length: 300 }, () => line),
+      {
+        'content-type': 'application/x-ndjson',
+        'transfer-encoding': 'chunked',
+      },
+    ).catch((err: NodeJS.ErrnoException) => ({ status: 0, body: err.code ?? '' }));
+    // 413, or (0) the connection cut after the answer while the client was still writing.
+    expect([413, 0]).toContain(res.status);
+    await expectStillHealthy(a);
   });
 });
