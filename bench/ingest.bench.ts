@@ -1,7 +1,9 @@
 /**
  * Ingest benchmark, one run on the same generated lines:
  *   (a) the store's insert ceiling: the rows, already encoded as JSONCompactEachRow in 50k-row batches,
- *       inserted straight into a fresh embedded store (this process)
+ *       inserted straight into a fresh embedded store (this process), one insert at a time as egresslens does;
+ *       (a2) the same with two inserts at a time (two Sessions), as a ClickHouse server takes them from several
+ *       egresslens instances
  *   (b) `egresslens ingest FILE` end to end in a child process (read, parse, encode, insert), the file at the
  *       kubelet's path of one of (c)'s pods (bench/pod-log-files.ts), so that its rows get the pod, namespace,
  *       container and workload (c)'s records carry; (a) encodes the same metadata
@@ -22,9 +24,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { drainPending, Session } from 'chdb';
 import { workloadFromPodName } from '../ingest/kubernetes-meta.js';
 import { isTextMatch, LineDecoder } from '../ingest/line-decoder.js';
-import { ChdbStore } from '../store/chdb-store.js';
+import { ChdbStore, ENGINE_ARGS } from '../store/chdb-store.js';
 import { RowEncoder, type RowSource } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
 import { fluentHttpBodies, type HttpBodyFormat, podOfBody } from './fluent-http-bodies.js';
@@ -48,7 +51,8 @@ const ONLY = process.env.BENCH_HTTP_VARIANTS?.split(',');
 
 const work = mkdtempSync(join(tmpdir(), 'egresslens-bench-ingest-'));
 
-async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cpuSeconds: number }> {
+/** The file's lines as (a) inserts them: JSONCompactEachRow batches of BATCH_ROWS, with (b)'s metadata. */
+function encodeBatches(file: string): Buffer[] {
   const text = readFileSync(file);
   const decoder = new LineDecoder('auto');
   // The metadata (b) reads from the file's kubelet path.
@@ -73,22 +77,46 @@ async function insertCeiling(file: string): Promise<{ linesPerSecond: number; cp
     start = nl + 1;
   }
   if (encoder.rows) batches.push(encoder.take());
-  const store = ChdbStore.open(join(work, 'ceiling'));
+  return batches;
+}
+
+/**
+ * The batches inserted into a fresh embedded store by `streams` inserts at a time, each on a chDB Session of its
+ * own (one Session runs one operation at a time), as the store's own ingest Session does with one.
+ */
+async function insertCeiling(
+  batches: Buffer[],
+  streams: number,
+): Promise<{ linesPerSecond: number; cpuSeconds: number }> {
+  const dir = join(work, `ceiling-${streams}`);
+  const store = ChdbStore.open(dir);
   await store.migrate();
+  await store.close();
+  const sessions = Array.from({ length: streams }, () => new Session(dir, { connectionArgs: ENGINE_ARGS }));
+  let next = 0;
   const cpu = process.cpuUsage();
   const t0 = performance.now();
-  for (const body of batches) {
-    await store.insert({
-      table: 'access_log',
-      body,
-      format: 'JSONCompactEachRow',
-      columns: ACCESS_LOG_INSERT_COLUMNS,
-    });
-  }
+  await Promise.all(
+    sessions.map(async (session) => {
+      while (next < batches.length) {
+        const body = batches[next++]!;
+        await session.insert({
+          table: 'access_log',
+          values: body,
+          format: 'JSONCompactEachRow',
+          columns: [...ACCESS_LOG_INSERT_COLUMNS],
+        });
+      }
+    }),
+  );
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = ownCpuSeconds(cpu);
-  const n = (await store.query<{ n: number }>('SELECT count() AS n FROM access_log'))[0]?.n;
-  await store.close();
+  const n = JSON.parse(
+    (await sessions[0]!.queryAsync('SELECT count() AS n FROM access_log', { format: 'JSONEachRow' })).text(),
+  ).n;
+  for (const session of sessions) session.close();
+  await drainPending();
+  rmSync(dir, { recursive: true, force: true });
   if (Number(n) !== LINES) throw new Error(`ceiling stored ${n} rows, expected ${LINES}`);
   return { linesPerSecond: LINES / seconds, cpuSeconds };
 }
@@ -227,10 +255,16 @@ async function main(): Promise<void> {
   const bytes = await writeLogFile(file, LINES);
   console.log(`generated ${LINES.toLocaleString('en')} lines, ${(bytes / 1e6).toFixed(0)} MB`);
 
-  const ceiling = await insertCeiling(file);
+  const batches = encodeBatches(file);
+  const ceiling = await insertCeiling(batches, 1);
   const a = ceiling.linesPerSecond;
   console.log(
     `(a) store insert ceiling (pre-encoded, 50k-row batches): ${rate(a)} lines/s; ${cpuFigures(ceiling.cpuSeconds, LINES)}`,
+  );
+  const two = await insertCeiling(batches, 2);
+  batches.length = 0;
+  console.log(
+    `(a2) the same batches, two inserts at a time:          ${rate(two.linesPerSecond)} lines/s (${(two.linesPerSecond / a).toFixed(2)} × a); ${cpuFigures(two.cpuSeconds, LINES)}`,
   );
 
   const b1 = await fileIngest(file, join(work, 'file-1m'), 'ingest-file');
@@ -261,7 +295,6 @@ async function main(): Promise<void> {
   console.log(`  (b) CPU by thread: ${byThread(b1.threads)}`);
   for (const v of c) console.log(`  (${v.id}) serve CPU by thread: ${byThread(v.run.threads)}`);
 
-  rmSync(join(work, 'ceiling'), { recursive: true, force: true });
   rmSync(join(work, 'file-1m'), { recursive: true, force: true });
   rmSync(file, { force: true });
   rmSync(join(work, 'pods-1m'), { recursive: true, force: true });

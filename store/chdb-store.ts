@@ -31,7 +31,7 @@ import {
  * Two background merge threads: on a small machine more concurrent merges of growing parts made peak memory
  * climb with the amount ingested (bench:ingest, 1 M vs 5 M lines), while inserts did not get faster.
  */
-const ENGINE_ARGS = ['--background_pool_size=2'];
+export const ENGINE_ARGS = ['--background_pool_size=2'];
 
 /** Another process holds the data directory. */
 export class StoreLockedError extends Error {
