@@ -393,9 +393,9 @@ export class JsonRecordScanner {
     const out = this.line;
     const n = buf.length;
     const at = this.lineAt;
-    const inView = this.viewOf(buf);
+    const inView = this.inViews.of(buf);
     const inBase = buf.byteOffset;
-    const outView = this.outViewOf(out);
+    const outView = this.outViews.of(out);
     const outBase = out.byteOffset;
     const wordsEnd = n - 8;
     const outWordsEnd = out.length - 8;
@@ -476,38 +476,13 @@ export class JsonRecordScanner {
    * come back (every record of a body; a body's subarrays share its ArrayBuffer), so a record costs no
    * allocation. release() drops them, so the scanner does not keep a body alive once it is read.
    */
-  private inView: DataView | undefined;
-  private outView: DataView | undefined;
-  /** The buffers last given to viewOf and outViewOf: the same object again needs no look at its ArrayBuffer. */
-  private inBuf: Buffer | undefined;
-  private outBuf: Buffer | undefined;
+  private readonly inViews = new BufferView();
+  private readonly outViews = new BufferView();
 
-  private viewOf(buf: Buffer): DataView {
-    const v = this.inView;
-    if (v !== undefined && (buf === this.inBuf || v.buffer === buf.buffer)) {
-      this.inBuf = buf;
-      return v;
-    }
-    this.inBuf = buf;
-    return (this.inView = new DataView(buf.buffer));
-  }
-
-  private outViewOf(buf: Buffer): DataView {
-    const v = this.outView;
-    if (v !== undefined && (buf === this.outBuf || v.buffer === buf.buffer)) {
-      this.outBuf = buf;
-      return v;
-    }
-    this.outBuf = buf;
-    return (this.outView = new DataView(buf.buffer));
-  }
-
-  /** Forgets the buffers of the last body scanned (see viewOf). */
+  /** Forgets the buffers of the last body scanned (see inViews). */
   release(): void {
-    this.inView = undefined;
-    this.outView = undefined;
-    this.inBuf = undefined;
-    this.outBuf = undefined;
+    this.inViews.release();
+    this.outViews.release();
   }
 
   private lineBytes = 0;
@@ -563,4 +538,26 @@ function writeUtf8(out: Buffer, o: number, cp: number): number {
     out[o++] = 0x80 | (cp & 0x3f);
   }
   return o;
+}
+
+/** A DataView over a Buffer's whole ArrayBuffer, made again only when a buffer over another ArrayBuffer comes. */
+class BufferView {
+  private view: DataView | undefined;
+  /** The buffer last given: the same object again needs no look at its ArrayBuffer. */
+  private buf: Buffer | undefined;
+
+  of(buf: Buffer): DataView {
+    const v = this.view;
+    if (v !== undefined && (buf === this.buf || v.buffer === buf.buffer)) {
+      this.buf = buf;
+      return v;
+    }
+    this.buf = buf;
+    return (this.view = new DataView(buf.buffer));
+  }
+
+  release(): void {
+    this.view = undefined;
+    this.buf = undefined;
+  }
 }
