@@ -8,6 +8,7 @@
 import { DATE_KEYS, type HintShape, JsonRecordScanner, type ScannedRecord } from './json-record-scan.js';
 import { EMPTY_META, metaFromKubernetes } from './kubernetes-meta.js';
 import { findRecordDate, timeValueToMs } from './record-time.js';
+import { RepeatedMap } from './repeated-map.js';
 import type { SourceMetaLike } from './row-sources.js';
 
 export interface LineRecord {
@@ -29,7 +30,7 @@ export interface NextLineRecord extends LineRecord {
 export class JsonRecordReader {
   private readonly scanner = new JsonRecordScanner();
   private readonly metas = new Map<string, SourceMetaLike>();
-  private last: { bytes: Buffer; meta: SourceMetaLike } | undefined;
+  private readonly maps = new RepeatedMap<SourceMetaLike>();
 
   /**
    * `shapeOf` measures a new kubernetes map for the limits (HTTP bodies, whose records readNext takes without
@@ -84,8 +85,9 @@ export class JsonRecordReader {
     let meta: SourceMetaLike = EMPTY_META;
     if (rec.kubernetesStart >= 0) {
       // A map equal to the hint: the map of `last`, one level below the record.
-      if (this.scanner.hintShape!.level + 1 >= limits.maxDepth || !this.last) return undefined;
-      meta = this.last.meta;
+      const last = this.maps.lastMeta;
+      if (this.scanner.hintShape!.level + 1 >= limits.maxDepth || !last) return undefined;
+      meta = last;
     }
     const from = lineAt;
     let length = rec.lineLength;
@@ -103,16 +105,10 @@ export class JsonRecordReader {
     this.scanner.release();
   }
 
-  /** Consecutive records of one pod repeat their map byte for byte: compared, not parsed again. */
+  /** The meta of the map at `value[start..end)`: the previous record's when the bytes are the same (RepeatedMap). */
   private metaOf(value: Buffer, start: number, end: number): SourceMetaLike | undefined {
-    const last = this.last;
-    if (
-      last &&
-      last.bytes.length === end - start &&
-      value.compare(last.bytes, 0, last.bytes.length, start, end) === 0
-    ) {
-      return last.meta;
-    }
+    const same = this.maps.same(value, start, end);
+    if (same) return same;
     const text = value.toString('utf8', start, end);
     let meta = this.metas.get(text);
     if (!meta) {
@@ -126,8 +122,7 @@ export class JsonRecordReader {
       if (this.metas.size >= MAX_CACHED_MAPS) this.metas.clear();
       this.metas.set(text, meta);
     }
-    const bytes = Buffer.from(value.subarray(start, end));
-    this.last = { bytes, meta };
+    const bytes = this.maps.remember(value, start, end, meta);
     this.scanner.kubernetesHint = bytes;
     this.scanner.hintShape = this.shapeOf?.(bytes);
     return meta;

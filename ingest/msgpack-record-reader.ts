@@ -10,6 +10,7 @@
 import type { DecodedEntry, SourceMeta } from './decoded-entry.js';
 import { EMPTY_META, metaFromKubernetes } from './kubernetes-meta.js';
 import type { MsgpackScanner } from './msgpack-scan.js';
+import { RepeatedMap } from './repeated-map.js';
 
 const NO_LIMITS = { maxDepth: Number.POSITIVE_INFINITY, maxElements: Number.POSITIVE_INFINITY };
 const KEY_LOG = Buffer.from('log');
@@ -18,7 +19,7 @@ const KEY_KUBERNETES = Buffer.from('kubernetes');
 const KEY_PROTO = Buffer.from('__proto__');
 
 export class MsgpackRecordReader {
-  private last: { bytes: Buffer; meta: SourceMeta } | undefined;
+  private readonly maps = new RepeatedMap<SourceMeta>();
 
   /** `decodeMap` decodes a kubernetes map the way the general path does (throws when it would refuse it). */
   constructor(private readonly decodeMap: (bytes: Uint8Array) => unknown) {}
@@ -113,13 +114,8 @@ export class MsgpackRecordReader {
 
   /** The meta of the map at `buf[start..end)`: the previous record's when the bytes are the same. */
   private metaOf(buf: Buffer, start: number, end: number): SourceMeta | undefined {
-    const last = this.last;
-    if (
-      last &&
-      last.bytes.length === end - start &&
-      buf.compare(last.bytes, 0, last.bytes.length, start, end) === 0
-    )
-      return last.meta;
+    const same = this.maps.same(buf, start, end);
+    if (same) return same;
     let value: unknown;
     try {
       value = this.decodeMap(buf.subarray(start, end));
@@ -127,7 +123,7 @@ export class MsgpackRecordReader {
       return undefined;
     }
     const meta = metaFromKubernetes(value);
-    this.last = { bytes: Buffer.from(buf.subarray(start, end)), meta };
+    this.maps.remember(buf, start, end, meta);
     return meta;
   }
 }
