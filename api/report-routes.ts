@@ -124,15 +124,7 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
         summary: REPORT_TABLE_DOCS.blocked.summary,
         description: `What REGISTRY_ONLY denied, by destination and source. ${REPORT_TABLE_DOCS.blocked.more}`,
         querystring: documentedQuery(jsonSchemaOf(BlockedQuerySchema)),
-        response: {
-          200: reportResponse({
-            description: 'The report as JSON (format=json) or a text table (format=table).',
-            json: reportJsonSchema(REPORT_TABLE_DOCS.blocked.list, REPORT_TABLE_DOCS.blocked.item),
-            jsonExample: REPORT_TABLE_DOCS.blocked.jsonExample,
-            tableExample: REPORT_TABLE_DOCS.blocked.tableExample,
-          }),
-          ...errorResponses(400, 429, 503),
-        },
+        response: tableReportResponses(REPORT_TABLE_DOCS.blocked, 'The report'),
       },
     },
     async (req, reply) => {
@@ -153,15 +145,7 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
         description:
           'Every external destination with its status: allowed, passthrough or blocked; searchable and filtered by status and port.',
         querystring: documentedQuery(jsonSchemaOf(HostsQuerySchema)),
-        response: {
-          200: reportResponse({
-            description: 'The hosts as JSON (format=json) or a text table (format=table).',
-            json: reportJsonSchema(REPORT_TABLE_DOCS.hosts.list, REPORT_TABLE_DOCS.hosts.item),
-            jsonExample: REPORT_TABLE_DOCS.hosts.jsonExample,
-            tableExample: REPORT_TABLE_DOCS.hosts.tableExample,
-          }),
-          ...errorResponses(400, 429, 503),
-        },
+        response: tableReportResponses(REPORT_TABLE_DOCS.hosts, 'The hosts'),
       },
     },
     async (req, reply) => {
@@ -180,15 +164,7 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
           summary: docs.summary,
           description: `${description} ${docs.more}`,
           querystring: documentedQuery(jsonSchemaOf(FormatQuerySchema)),
-          response: {
-            200: reportResponse({
-              description: 'The report as JSON (format=json) or a text table (format=table).',
-              json: reportJsonSchema(docs.list, docs.item),
-              jsonExample: docs.jsonExample,
-              tableExample: docs.tableExample,
-            }),
-            ...errorResponses(400, 429, 503),
-          },
+          response: tableReportResponses(docs, 'The report'),
         },
       },
       async (req, reply) => {
@@ -198,4 +174,20 @@ export async function reportRoutes(app: FastifyInstance, opts: ReportRouteOption
       },
     );
   }
+}
+
+/** The answers of a report served as JSON or a text table: its 200 with both examples, and its errors. */
+function tableReportResponses(
+  docs: (typeof REPORT_TABLE_DOCS)[keyof typeof REPORT_TABLE_DOCS],
+  what: string,
+) {
+  return {
+    200: reportResponse({
+      description: `${what} as JSON (format=json) or a text table (format=table).`,
+      json: reportJsonSchema(docs.list, docs.item),
+      jsonExample: docs.jsonExample,
+      tableExample: docs.tableExample,
+    }),
+    ...errorResponses(400, 429, 503),
+  };
 }
