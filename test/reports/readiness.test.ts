@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { readinessReport } from '../../reports/readiness/readiness-report.js';
-import { parseRegistryText } from '../../reports/registry/registry.js';
+import { parseRegistryText, type RegistryEntry } from '../../reports/registry/registry.js';
 import { parseWindow } from '../../reports/shared/window.js';
 import { istioLine } from '../helpers/istio-line.js';
 import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
@@ -63,6 +63,15 @@ afterAll(async () => {
 });
 
 const window = () => parseWindow('2d', undefined, Date.now());
+
+/** The report without a registry and with `registry`, to see what the registry moves. */
+async function withAndWithout(registry: RegistryEntry[]) {
+  const opts = { apiVersion: 'networking.istio.io/v1' } as const;
+  return {
+    without: await readinessReport(store, window(), { ...opts, registry: null }),
+    withReg: await readinessReport(store, window(), { ...opts, registry }),
+  };
+}
 
 describe('lockdown readiness', () => {
   it('counts each namespace: admitted by the registry, only with the suggestions, or still blocked', async () => {
@@ -135,14 +144,7 @@ metadata: { name: payments, namespace: shop }
 spec: { hosts: [api.payments.example], ports: [{ number: 80, name: http, protocol: HTTP }], resolution: DNS, location: MESH_EXTERNAL }`,
       'registry.yaml',
     );
-    const without = await readinessReport(store, window(), {
-      registry: null,
-      apiVersion: 'networking.istio.io/v1',
-    });
-    const withReg = await readinessReport(store, window(), {
-      registry,
-      apiVersion: 'networking.istio.io/v1',
-    });
+    const { without, withReg } = await withAndWithout(registry);
     const shop = (r: typeof without) => r.namespaces.find((n) => n.namespace === 'shop')!;
     const payments = lines.filter(
       (l) => l.src.ns === 'shop' && l.line.includes('api.payments.example'),
@@ -160,9 +162,7 @@ metadata: { name: broad, namespace: istio-system }
 spec: { hosts: ["*.com", "*.example", "*.org", "*.net", "*.io", "*.local"], resolution: DNS, location: MESH_EXTERNAL }`,
       'registry.yaml',
     );
-    const opts = { apiVersion: 'networking.istio.io/v1' } as const;
-    const without = await readinessReport(store, window(), { ...opts, registry: null });
-    const withReg = await readinessReport(store, window(), { ...opts, registry });
+    const { without, withReg } = await withAndWithout(registry);
     const by = new Map(without.namespaces.map((n) => [n.namespace, n]));
     let moved = 0;
     for (const n of withReg.namespaces) {
@@ -194,14 +194,7 @@ metadata: { name: partner-net, namespace: search }
 spec: { hosts: [partner.internal.example], addresses: [203.0.113.0/24], ports: [{ number: 443, name: tcp, protocol: TCP }], resolution: NONE, location: MESH_EXTERNAL }`,
       'registry.yaml',
     );
-    const without = await readinessReport(store, window(), {
-      registry: null,
-      apiVersion: 'networking.istio.io/v1',
-    });
-    const withReg = await readinessReport(store, window(), {
-      registry,
-      apiVersion: 'networking.istio.io/v1',
-    });
+    const { without, withReg } = await withAndWithout(registry);
     const search = (r: typeof without) => r.namespaces.find((n) => n.namespace === 'search')!;
     const toIp = lines.filter((l) => l.src.ns === 'search' && l.line.includes('203.0.113.50:443')).length;
     expect(toIp).toBeGreaterThan(0);

@@ -12,26 +12,19 @@ import { toTable, toYaml } from '../../reports/service-entries/service-entry-yam
 import { suggestServiceEntries } from '../../reports/service-entries/suggest-service-entries.js';
 import type { DestinationTraffic } from '../../reports/shared/destination.js';
 import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
+import { registryEntry } from './registry-entries.js';
 import { tcp, tls } from './traffic.js';
 
 const apiVersion = 'networking.istio.io/v1' as const;
 
+/** An entry that declares `addresses` (resolution NONE) for a host of its own name. */
 function entry(
   name: string,
   addresses: string[],
   ports: number[],
   over: Partial<RegistryEntry> = {},
 ): RegistryEntry {
-  return {
-    name,
-    namespace: 'default',
-    hosts: [`${name}.internal`],
-    addresses,
-    resolution: 'NONE',
-    ports: ports.map((number) => ({ number, protocol: 'TCP', name: `tcp-${number}` })),
-    source: 'registry.yaml',
-    ...over,
-  };
+  return registryEntry(name, [`${name}.internal`], ports, { addresses, resolution: 'NONE', ...over });
 }
 
 /** A network group as the engine returns it: one row per port, host = the network. */

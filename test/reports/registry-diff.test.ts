@@ -9,28 +9,13 @@ import { toYaml as writeYaml } from '../../reports/service-entries/service-entry
 import { suggestServiceEntries } from '../../reports/service-entries/suggest-service-entries.js';
 import type { DestinationTraffic } from '../../reports/shared/destination.js';
 import { expectIstioAccepts, ISTIO_BUILD_TIMEOUT_MS, recordIstioYaml } from '../helpers/istio-validator.js';
+import { registryEntry as entry } from './registry-entries.js';
 import { KUBECTL_LIST, MULTI_DOC } from './registry-fixtures.js';
 import { http, tcp, tls } from './traffic.js';
 
 /** Every YAML these tests write is also run through Istio's validator (last test). */
 const toYaml: typeof writeYaml = (suggestions, opts) =>
   recordIstioYaml(expect.getState().currentTestName ?? 'registry-diff', writeYaml(suggestions, opts));
-
-function entry(
-  name: string,
-  hosts: string[],
-  ports: number[],
-  over: Partial<RegistryEntry> = {},
-): RegistryEntry {
-  return {
-    name,
-    namespace: 'default',
-    hosts,
-    ports: ports.map((number) => ({ number, protocol: 'TCP', name: `tcp-${number}` })),
-    source: 'test.yaml',
-    ...over,
-  };
-}
 
 function run(traffic: DestinationTraffic[], registry: RegistryEntry[], seen?: Set<string>) {
   const suggestions = suggestServiceEntries(traffic);
