@@ -12,9 +12,7 @@ export class RecentRequests {
   /**
    * SHA-256 of the route and every byte of the body as sent (still gzip'd when it was): a retried body has
    * the key of its first sending, and two different bodies never share one. Every byte must go in for that,
-   * so the digest is what can be cheaper: of those in Node's OpenSSL, SHA-256 is the fastest on CPUs with
-   * the x86 SHA extensions (ahead of MD5, BLAKE2 and SHA-512/256); only SHA-1 keeps up, and its collisions
-   * can be crafted.
+   * and the digest must resist crafted collisions, which rules out SHA-1 and MD5.
    */
   static key(route: string, body: Buffer): string {
     return createHash('sha256').update(route).update(body).digest('base64');
