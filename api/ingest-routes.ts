@@ -1,7 +1,7 @@
 /**
  * Ingest over HTTP: Fluent Bit's `http` output and plain lines. A request is answered 2xx only once its
- * rows (and dead letters) are stored; when the queue is full or the store is down the answer is 429/503
- * with Retry-After, which Fluent Bit retries.
+ * rows (and dead letters) are durable: stored, or with an intake journal, synced to it; when the queue is
+ * full or the store (or journal) is down the answer is 429/503 with Retry-After, which Fluent Bit retries.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { DecodedEntry } from '../ingest/decoded-entry.js';
@@ -26,6 +26,11 @@ export interface IngestRouteOptions {
 }
 
 const RETRY_AFTER_S = '5';
+const BUSY = {
+  full: 'the intake queue is full; retry later',
+  'store-down': 'the store is unavailable; retry later',
+} as const;
+const JOURNAL_FAILING = 'the intake journal cannot be written (see the server log); retry later';
 /** Large buffers kept for reuse between requests, at most (BufferPool). */
 const POOLED_IDLE_BYTES = 64 << 20;
 
@@ -66,12 +71,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     reply
       .code(state === 'full' ? 429 : 503)
       .header('Retry-After', RETRY_AFTER_S)
-      .send({
-        error:
-          state === 'full'
-            ? 'the intake queue is full; retry later'
-            : 'the store is unavailable; retry later',
-      });
+      .send({ error: BUSY[state] });
     return true;
   };
 
@@ -83,7 +83,7 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
   ): Promise<unknown> => {
     const lease = leaseOf(req);
     const body = bodyOf(req.body);
-    const key = RecentRequests.key(route, body);
+    const key = recent.key(route, body);
     // From here on only decode() and the entries it returns refer to the body and the buffers it takes.
     req.body = undefined;
     try {
@@ -129,9 +129,13 @@ export async function ingestRoutes(app: FastifyInstance, opts: IngestRouteOption
     // The entries are in the pipeline's batch (copied): the request's buffers can serve the next ones.
     lease.release();
     const stored = pipeline.currentBatchStored();
-    stored.then(claim.resolve, claim.reject);
+    const durable = pipeline.currentBatchDurable(); // `stored` itself without a journal
+    // Should the journal fail, the rows are still in their batch: a retry of this body waits for it.
+    durable.catch(() => stored).then(claim.resolve, claim.reject);
     // The rows stay queued and will be stored either way; a retry is recognised and not stored again.
-    if ((await waitStored(stored, storeWaitMs)) !== 'stored') return slow(reply);
+    const outcome = await waitStored(durable, storeWaitMs);
+    if (outcome === 'failed' && pipeline.journalFailing) return slow(reply, JOURNAL_FAILING);
+    if (outcome !== 'stored') return slow(reply);
     return result;
   };
 
@@ -212,11 +216,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
   return { promise, resolve, reject };
 }
 
-function slow(reply: FastifyReply): FastifyReply {
-  return reply
-    .code(503)
-    .header('Retry-After', RETRY_AFTER_S)
-    .send({ error: 'the store is slow; retry later' });
+function slow(reply: FastifyReply, error = 'the store is slow; retry later'): FastifyReply {
+  return reply.code(503).header('Retry-After', RETRY_AFTER_S).send({ error });
 }
 
 function bodyOf(body: unknown): Buffer {

@@ -7,10 +7,11 @@
  *   (b) `egresslens ingest FILE` end to end in a child process (read, parse, encode, insert), the file at the
  *       kubelet's path of one of (c)'s pods (bench/pod-log-files.ts), so that its rows get the pod, namespace,
  *       container and workload (c)'s records carry; (a) encodes the same metadata
- *   (c) HTTP intake: a child `egresslens serve`, fed Fluent Bit bodies of 1,000 records by a client with many
- *       requests in flight (as many Fluent Bit workers would), once per body format, each against a fresh
- *       data directory and a fresh child: (c1) json_lines, (c2) json_lines + gzip (the README's output),
- *       (c3) msgpack; the bodies are built before the clock starts
+ *   (c) HTTP intake: a child `egresslens serve --journal`, fed Fluent Bit bodies of 1,000 records by a client
+ *       with many requests in flight (as many Fluent Bit workers would), once per body format, each against a
+ *       fresh data directory and a fresh child: (c1) json_lines, (c2) json_lines + gzip (the README's output),
+ *       (c3) msgpack; and (c2s) json_lines + gzip without a journal, each request answered once its rows are
+ *       stored; the bodies are built before the clock starts, and the clock stops once every row is stored
  * and the peak RSS of (b) for 1 M and for 5 M lines.
  *
  * Next to each rate: the CPU seconds the measured process spent (per million lines, and lines per CPU second
@@ -147,7 +148,7 @@ async function fileIngest(
 
 interface HttpRun {
   linesPerSecond: number;
-  /** CPU of the serve child from its start to the last 2xx, and the part spent starting up. */
+  /** CPU of the serve child from its start until every row is stored, and the part spent starting up. */
   cpuSeconds: number;
   mainThreadCpuSeconds: number;
   startupCpuSeconds: number;
@@ -161,9 +162,16 @@ interface HttpRun {
   /** CPU seconds by thread name at the end. */
   threads: Array<[string, number]>;
   latencyMs: { p50: number; p99: number; max: number };
+  /** From the last 2xx until every row was stored (the journal answers before the store has the rows). */
+  storedAfterMs: number;
 }
 
-async function httpIntake(lines: string[], format: HttpBodyFormat, name: string): Promise<HttpRun> {
+async function httpIntake(
+  lines: string[],
+  format: HttpBodyFormat,
+  name: string,
+  journal: boolean,
+): Promise<HttpRun> {
   const bodies = fluentHttpBodies(lines, format, HTTP_RECORDS);
   const port = 18000 + Math.floor(Math.random() * 1000);
   const dir = join(work, `http-${name}`);
@@ -179,6 +187,7 @@ async function httpIntake(lines: string[], format: HttpBodyFormat, name: string)
       String(port),
       '--log-level',
       'warn',
+      ...(journal ? ['--journal', join(dir, 'journal')] : []),
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -207,11 +216,21 @@ async function httpIntake(lines: string[], format: HttpBodyFormat, name: string)
     }
   };
   await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, worker));
-  const seconds = (performance.now() - t0) / 1000;
+  const answered = performance.now();
   const clientCpuSeconds = ownCpuSeconds(clientCpu);
   agent.destroy();
-  const metrics = await (await fetch(`${base}/metrics`)).text();
-  const batches = Number(/^egresslens_batches_total\S* (\d+)/m.exec(metrics)?.[1] ?? Number.NaN);
+  let metrics = '';
+  for (const deadline = answered + 300_000; ; ) {
+    metrics = await (await fetch(`${base}/metrics`)).text();
+    if (counterOf(metrics, 'egresslens_stored_rows_total') >= lines.length) break;
+    if (performance.now() > deadline)
+      throw new Error(`(${name}) rows still unstored 300 s after the last 2xx`);
+    // Each poll costs the server a /metrics answer: often enough to time the end within 2 % of a run.
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const storedAt = performance.now();
+  const seconds = (storedAt - t0) / 1000;
+  const batches = counterOf(metrics, 'egresslens_batches_total');
   const cpuSeconds = processCpuSeconds(child.pid);
   const mainThreadCpuSeconds = processCpuSeconds(child.pid, true);
   const threads = cpuByThreadName(child.pid);
@@ -232,13 +251,19 @@ async function httpIntake(lines: string[], format: HttpBodyFormat, name: string)
     batches,
     threads,
     latencyMs: { p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1]! },
+    storedAfterMs: storedAt - answered,
   };
 }
 
-const HTTP_VARIANTS: Array<{ id: string; format: HttpBodyFormat; label: string }> = [
-  { id: 'c1', format: 'json_lines', label: 'json_lines' },
-  { id: 'c2', format: 'json_lines_gzip', label: 'json_lines + gzip' },
-  { id: 'c3', format: 'msgpack', label: 'msgpack' },
+function counterOf(metrics: string, name: string): number {
+  return Number(new RegExp(`^${name}\\S* (\\d+)`, 'm').exec(metrics)?.[1] ?? Number.NaN);
+}
+
+const HTTP_VARIANTS: Array<{ id: string; format: HttpBodyFormat; label: string; journal: boolean }> = [
+  { id: 'c1', format: 'json_lines', label: 'json_lines', journal: true },
+  { id: 'c2', format: 'json_lines_gzip', label: 'json_lines + gzip', journal: true },
+  { id: 'c3', format: 'msgpack', label: 'msgpack', journal: true },
+  { id: 'c2s', format: 'json_lines_gzip', label: 'json_lines + gzip, no journal', journal: false },
 ];
 
 const rate = (n: number) => Math.round(n).toLocaleString('en');
@@ -276,14 +301,14 @@ async function main(): Promise<void> {
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
   const c: Array<{ id: string; label: string; run: HttpRun }> = [];
   for (const v of HTTP_VARIANTS.filter((x) => !ONLY || ONLY.includes(x.id))) {
-    const run = await httpIntake(lines, v.format, v.id);
+    const run = await httpIntake(lines, v.format, v.id, v.journal);
     c.push({ id: v.id, label: v.label, run });
     const cores = availableParallelism();
     console.log(
       `(${v.id}) HTTP intake, Fluent Bit ${v.label} x1000, ${HTTP_CONCURRENCY} in flight: ${rate(run.linesPerSecond)} lines/s; serve ${cpuFigures(run.cpuSeconds, LINES, run.mainThreadCpuSeconds)} (${run.startupCpuSeconds.toFixed(1)} s of it starting up)`,
     );
     console.log(
-      `  (${v.id}) ${run.requests} requests, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
+      `  (${v.id}) ${run.requests} requests, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms, all stored ${run.storedAfterMs.toFixed(0)} ms after the last 2xx; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
     );
   }
   lines.length = 0;

@@ -30,6 +30,7 @@ export const SERVE_OPTIONS = {
   'kafka-topic': { type: 'string' },
   'kafka-group': { type: 'string' },
   'cluster-domain': { type: 'string' },
+  journal: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 export const REPORT_OPTIONS = {
@@ -65,6 +66,7 @@ const FLAG_OF: Record<string, string> = {
   'kafka.topic': '--kafka-topic',
   'kafka.group': '--kafka-group',
   'reports.clusterDomain': '--cluster-domain',
+  'ingest.journalDir': '--journal',
 };
 
 type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -86,6 +88,7 @@ export function configFromFlags(values: FlagValues): Config {
     insecure: v.insecure === true ? true : undefined,
     registry: Array.isArray(v.registry) ? v.registry : undefined,
     ...(str('cluster-domain') ? { reports: { clusterDomain: str('cluster-domain') } } : {}),
+    ...(str('journal') ? { ingest: { journalDir: str('journal') } } : {}),
   };
   // Any server flag makes a clickhouse section (the URL may come from the file or the environment);
   // without a URL anywhere the config check names clickhouse.url.

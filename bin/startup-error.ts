@@ -9,7 +9,7 @@ export class StartupError extends Error {
   override name = 'StartupError';
 }
 
-const SELF_EXPLAINED = new Set(['ConfigError', 'RegistryError', 'StoreConfigError']);
+const SELF_EXPLAINED = new Set(['ConfigError', 'RegistryError', 'StoreConfigError', 'JournalError']);
 
 interface SystemError extends Error {
   code?: string;

@@ -7,6 +7,11 @@
  * Every batch carries a token derived from its content (or one the source gives, such as Kafka offsets), so
  * a batch retried after a timeout is stored once.
  *
+ * With a journal (ingest/journal/), each batch's rows are also written to a file of its own as they arrive,
+ * and a source may be answered once its rows are on disk (currentBatchDurable) rather than stored: HTTP
+ * intake then no longer waits for inserts, and batches fill to batchRows. The file is removed once the batch
+ * is stored; files left by a crash are stored at the next start (replayJournal), under the batch's token.
+ *
  * A line whose values do not fit their columns is dead-lettered when it is encoded (store/row-encoder.ts).
  * Should the store still refuse a batch for a data reason (store/insert-error-kind.ts), the batch is split
  * in halves until the refused rows stand alone; they become dead letters with the engine's reason and the
@@ -21,6 +26,15 @@ import { ROW_ADDED, ROW_REJECTED, RowEncoder, type RowSource } from '../store/ro
 import { ACCESS_LOG_INSERT_COLUMNS, DEAD_LETTER_INSERT_COLUMNS } from '../store/schema.js';
 import { type Store, StoreConfigError } from '../store/store.js';
 import { deadLetterRow } from './dead-letter-row.js';
+import type { BatchJournal } from './journal/batch-journal.js';
+import {
+  FRAME_DEAD,
+  FRAME_ROWS,
+  FRAME_TOKEN,
+  frameHeader,
+  JournalFile,
+  readJournalFile,
+} from './journal/journal-file.js';
 import { isFailure, isTextMatch, LineDecoder } from './line-decoder.js';
 
 export interface PipelineOptions {
@@ -42,6 +56,8 @@ export interface PipelineOptions {
    * carry identical lines are both stored (a retried request is recognised before it reaches a batch).
    */
   tokenPrefix?: string;
+  /** Where each batch is written as it fills, so that sources can be answered before it is stored. */
+  journal?: BatchJournal;
 }
 
 export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
@@ -90,6 +106,11 @@ class Batch {
   sealedRows = 0;
   deadBody: Buffer | null = null;
   token: string | undefined;
+  /** The batch's journal file, and how much of the batch it holds. */
+  journal: JournalFile | undefined;
+  journaledBytes = 0;
+  journaledDead = 0;
+  journaledToken: string | undefined;
   resolve!: () => void;
   reject!: (err: Error) => void;
   readonly done = new Promise<void>((res, rej) => {
@@ -103,6 +124,24 @@ class Batch {
 
   get size(): number {
     return this.rowsBody ? this.sealedSize : this.encoder.rows + this.dead.length;
+  }
+
+  /** The frames of what the journal does not hold yet (the token first, if it is new or changed). */
+  journalFrames(): { frames: Buffer[]; bytes: number; dead: number } {
+    const frames: Buffer[] = [];
+    if (this.token !== this.journaledToken) {
+      const token = Buffer.from(this.token ?? '');
+      frames.push(frameHeader(FRAME_TOKEN, token.length), token);
+    }
+    const rows = this.rowsBody
+      ? this.rowsBody.subarray(this.journaledBytes)
+      : this.encoder.encodedFrom(this.journaledBytes);
+    if (rows.length) frames.push(frameHeader(FRAME_ROWS, rows.length), rows);
+    if (this.dead.length > this.journaledDead) {
+      const dead = Buffer.from(this.dead.slice(this.journaledDead).join(''));
+      frames.push(frameHeader(FRAME_DEAD, dead.length), dead);
+    }
+    return { frames, bytes: this.journaledBytes + rows.length, dead: this.dead.length };
   }
 }
 
@@ -119,7 +158,7 @@ export class IngestPipeline {
     lastInsertMs: 0,
   };
   private readonly decoder: LineDecoder;
-  private current = new Batch(MIN_BATCH_BYTES);
+  private current: Batch;
   private readonly queue: Batch[] = [];
   private draining = false;
   private timer: NodeJS.Timeout | undefined;
@@ -130,6 +169,19 @@ export class IngestPipeline {
   private roomWaiters: Array<() => void> = [];
   private readonly tokenPrefix: string;
   private sealed = 0;
+  /** Journal writes and removals, one at a time and in order: a sync that resolves covers all before it. */
+  private journalChain: Promise<void> = Promise.resolve();
+  /** The journal write queued and not yet begun, which later callers join (group commit). */
+  private nextJournalWrite: Promise<void> | undefined;
+  private journalDown = false;
+
+  /**
+   * The last journal write failed (disk full, I/O error). Requests are not refused for it up front: the next
+   * one's write is the test, and answers 503 if it fails too.
+   */
+  get journalFailing(): boolean {
+    return this.journalDown;
+  }
 
   constructor(
     private readonly store: Store,
@@ -138,7 +190,18 @@ export class IngestPipeline {
   ) {
     this.decoder = new LineDecoder(opts.format);
     this.tokenPrefix = opts.tokenPrefix ?? `run-${randomUUID()}`;
-    this.current.done.catch(() => {});
+    this.current = this.newBatch(MIN_BATCH_BYTES);
+  }
+
+  private newBatch(initialBytes: number): Batch {
+    const batch = new Batch(initialBytes);
+    batch.done.catch(() => {});
+    if (this.opts.journal) {
+      // Named now, not when sealed: the journal holds the token the batch will be stored under.
+      batch.journal = this.opts.journal.next();
+      batch.token = `${this.tokenPrefix}:${this.sealed++}`;
+    }
+    return batch;
   }
 
   /** `ok`, or why a source that cannot wait (HTTP) should be told to come back later. */
@@ -254,6 +317,96 @@ export class IngestPipeline {
     return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
   }
 
+  /**
+   * Resolves when everything appended so far is durable: written to the journal and synced to disk, or,
+   * without a journal, stored. Calls while a write is under way share the next one (group commit).
+   */
+  currentBatchDurable(): Promise<void> {
+    if (!this.opts.journal) return this.currentBatchStored();
+    if (this.nextJournalWrite) return this.nextJournalWrite;
+    const write = this.journalChain.then(() => {
+      this.nextJournalWrite = undefined;
+      return this.writeJournals();
+    });
+    this.nextJournalWrite = write;
+    this.journalChain = write.catch(() => {});
+    return write;
+  }
+
+  /** Writes what each batch (sealed or filling) holds beyond its journal, one file after the other. */
+  private async writeJournals(): Promise<void> {
+    try {
+      for (const batch of [...this.queue, this.current]) {
+        if (!batch.journal) continue;
+        const { frames, bytes, dead } = batch.journalFrames();
+        if (!frames.length) continue;
+        const token = batch.token;
+        await batch.journal.write(frames);
+        batch.journaledBytes = bytes;
+        batch.journaledDead = dead;
+        batch.journaledToken = token;
+      }
+      if (this.journalDown) this.log?.info('the intake journal takes writes again');
+      this.journalDown = false;
+    } catch (err) {
+      if (!this.journalDown) this.log?.error({ err }, 'the intake journal cannot be written');
+      this.journalDown = true;
+      throw err;
+    }
+  }
+
+  /** Removes a stored batch's journal file, after any write to it still queued. */
+  private removeJournal(batch: Batch): void {
+    const file = batch.journal;
+    if (!file) return;
+    batch.journal = undefined;
+    this.journalChain = this.journalChain.then(() =>
+      file
+        .remove()
+        .catch((err) => this.log?.warn({ err, file: file.path }, "a stored batch's journal file stays")),
+    );
+  }
+
+  /**
+   * Stores the batches a journal holds from an earlier run (one that stopped before storing them), oldest
+   * first and one at a time, each under its own token: a batch that was stored after all is dropped by the
+   * store as a repeat. Resolves with the number of batches.
+   */
+  async replayJournal(): Promise<number> {
+    const journal = this.opts.journal;
+    if (!journal) return 0;
+    let replayed = 0;
+    for (const path of journal.leftovers()) {
+      const file = new JournalFile(path);
+      const found = await readJournalFile(path);
+      if (!found || (!found.rows.length && !found.dead)) {
+        await file.remove();
+        continue;
+      }
+      const batch = new Batch(0);
+      batch.done.catch(() => {});
+      batch.token = found.token;
+      batch.journal = file;
+      // The file holds all of it already.
+      batch.journaledToken = found.token;
+      batch.journaledBytes = found.rows.length;
+      batch.rowsBody = found.rows;
+      batch.deadBody = found.dead;
+      batch.sealedRows = rowStarts(found.rows).length;
+      batch.sealedSize = batch.sealedRows + (found.dead ? rowStarts(found.dead).length : 0);
+      this.queue.push(batch);
+      this.stats.batches++;
+      void this.drain();
+      await batch.done;
+      replayed++;
+      this.log?.info(
+        { token: found.token, rows: batch.sealedRows },
+        'stored a batch left in the intake journal',
+      );
+    }
+    return replayed;
+  }
+
   /** CRI `P` fragments still waiting when their source ends can never be completed: kept as a dead letter. */
   endSource(ctx: LineContext): void {
     if (!ctx.partial?.length) return;
@@ -267,12 +420,11 @@ export class IngestPipeline {
     const batch = this.current;
     if (batch.size === 0)
       return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
-    batch.token = token ?? `${this.tokenPrefix}:${this.sealed++}`;
+    batch.token = token ?? batch.token ?? `${this.tokenPrefix}:${this.sealed++}`;
     // The next encoder starts at this batch's size: growing from 1 MiB by doubling copied about as many bytes
     // as a full batch holds, for every batch.
     const nextBytes = Math.min(this.opts.batchBytes, Math.ceil(batch.encoder.bytes * 1.05));
-    this.current = new Batch(Math.max(MIN_BATCH_BYTES, nextBytes));
-    this.current.done.catch(() => {});
+    this.current = this.newBatch(Math.max(MIN_BATCH_BYTES, nextBytes));
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.sealWhenFree = false;
@@ -308,6 +460,10 @@ export class IngestPipeline {
       );
       for (const b of this.queue) b.reject(new Error('pipeline closed before the store accepted the batch'));
     }
+    // Whatever was not stored stays in the journal for the next start.
+    await this.journalChain;
+    for (const b of [...this.queue, this.current]) await b.journal?.close();
+    this.opts.journal?.release();
   }
 
   private afterAppend(): void {
@@ -362,6 +518,7 @@ export class IngestPipeline {
         await this.insertWithRetry(batch);
         if (this.closed) break;
         this.queue.shift();
+        this.removeJournal(batch);
         batch.resolve();
         if (this.queue.length === 0 && this.sealWhenFree) {
           this.sealWhenFree = false;

@@ -148,6 +148,11 @@ export const ConfigSchema = z
         maxDecodeMs: positiveInt.default(10_000),
         /** Bodies are refused (503 + Retry-After) while the JS heap in use is above this share of its limit. */
         maxHeapUsedPercent: wholeNumber.pipe(z.number().min(1).max(100)).default(85),
+        /**
+         * A directory for the intake journal: HTTP requests are answered once their rows are synced there, not
+         * once stored, and batches left by a crash are stored at the next start. One directory per process.
+         */
+        journalDir: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),
@@ -232,6 +237,7 @@ const ENV: Record<string, string[]> = {
   EGRESSLENS_LOG_LEVEL: ['logLevel'],
   EGRESSLENS_TTL_DAYS: ['ttlDays'],
   EGRESSLENS_CLUSTER_DOMAIN: ['reports', 'clusterDomain'],
+  EGRESSLENS_JOURNAL_DIR: ['ingest', 'journalDir'],
   EGRESSLENS_CLICKHOUSE_URL: ['clickhouse', 'url'],
   EGRESSLENS_CLICKHOUSE_USER: ['clickhouse', 'username'],
   EGRESSLENS_CLICKHOUSE_PASSWORD: ['clickhouse', 'password'],

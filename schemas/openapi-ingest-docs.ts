@@ -20,13 +20,15 @@ const headers = {
 };
 
 /**
- * 2xx only once every row and dead letter of the body is stored; 429/503 with Retry-After otherwise, which
- * Fluent Bit retries (a retried body already stored is recognised and not stored twice).
+ * 2xx only once every row and dead letter of the body is stored (with an intake journal: synced to it);
+ * 429/503 with Retry-After otherwise, which Fluent Bit retries (a retried body already accepted is recognised
+ * and not stored twice).
  */
 const responses = {
   200: jsonResponse(
     IngestAcceptedSchema,
-    'Stored: the rows and the dead letters (with their reason) of this body are in the store.',
+    'Stored: the rows and the dead letters (with their reason) of this body are in the store, or, on a ' +
+      'server with an intake journal (ingest.journalDir), synced to the journal, from which they are stored.',
     ACCEPTED_EXAMPLE,
   ),
   ...errorResponses(400, 413, 415, 429, 503),
@@ -39,7 +41,7 @@ export const INGEST_DOCS = {
     description:
       "Records from Fluent Bit's `http` output, format json, json_lines, json_stream or msgpack, gzip or " +
       'not. Each record holds the access-log line (`log`, or the fields Fluent Bit already parsed) and the ' +
-      'kubernetes filter metadata naming the source pod. Answered once stored; lines that do not parse go to ' +
+      'kubernetes filter metadata naming the source pod. Answered once stored (or journaled); lines that do not parse go to ' +
       'dead_letters with the reason, never blocking the rest.',
     headers,
     body: {
@@ -88,7 +90,7 @@ export const INGEST_DOCS = {
     summary: 'Plain access-log lines',
     description:
       'Envoy access-log lines, one per line, in the default text format or JSON (curl --data-binary @access.log). ' +
-      'Answered once stored; lines that do not parse go to dead_letters with the reason.',
+      'Answered once stored (or journaled); lines that do not parse go to dead_letters with the reason.',
     headers,
     body: {
       description: 'access-log lines',

@@ -119,6 +119,14 @@ export class RowEncoder {
   }
 
   /**
+   * The rows encoded from byte `from` on, as a view: rows are only ever appended, so the bytes it shows stay
+   * as they are (a growing encoder copies them to a new buffer and leaves the old one alone).
+   */
+  encodedFrom(from: number): Buffer {
+    return this.out.subarray(from, this.pos);
+  }
+
+  /**
    * The rows so far. The encoder goes on in a fresh buffer of `nextBytes` (grown on demand; 0 when it will
    * not be used again), so the returned one stays untouched while stored.
    */

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { buildServer } from '../../api/server.js';
 import type { WorkLimiter } from '../../api/work-limiter.js';
+import { BatchJournal } from '../../ingest/journal/batch-journal.js';
 import { KafkaConsumer } from '../../ingest/kafka/kafka-consumer.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
 import { httpQueueDepth, pipelineOptions } from '../../ingest/pipeline-options.js';
@@ -37,6 +38,8 @@ export const serveUsage = `usage: egresslens serve [options]
   --registry PATH          ServiceEntry YAML (file or folder), repeatable
   --cluster-domain DOMAIN  the mesh's cluster DNS domain (default cluster.local; env EGRESSLENS_CLUSTER_DOMAIN):
                            names under it are in-mesh in every report, never suggested
+  --journal DIR            answer HTTP intake once its rows are synced to this directory, not once stored;
+                           what a crash leaves there is stored at the next start (env EGRESSLENS_JOURNAL_DIR)
   --kafka-brokers H:P,...  consume Fluent Bit's kafka output (--kafka-topic, --kafka-group)
   --config FILE            JSON or YAML config file; flags override it, env vars EGRESSLENS_* fill in`;
 
@@ -140,6 +143,7 @@ async function start(
   let store: Store | undefined;
   let pipeline: IngestPipeline | undefined;
   let app: FastifyInstance | undefined;
+  let journal: BatchJournal | undefined;
   try {
     if (!config.clickhouse) {
       // Asked here, where the answer is one line; chDB would print its own multi-line error on stderr first.
@@ -156,11 +160,17 @@ async function start(
       const changed = await applyTtl(store, config.ttlDays);
       if (changed.length) log.info({ ttlDays: config.ttlDays, tables: changed }, 'applied the new TTL');
     }
+    const journalDir = config.ingest.journalDir;
+    journal = journalDir ? BatchJournal.open(journalDir) : undefined;
     pipeline = new IngestPipeline(
       store,
-      pipelineOptions(config, { maxPendingBatches: httpQueueDepth(config) }),
+      pipelineOptions(config, { maxPendingBatches: httpQueueDepth(config), journal }),
       log.child({ component: 'ingest' }),
     );
+    // Before any new request: what an earlier process answered for but did not store.
+    const replayed = await pipeline.replayJournal();
+    if (replayed)
+      log.info({ batches: replayed, journal: journalDir }, 'stored the batches left in the intake journal');
     const registry = registryLoader(config.registry);
     await registry(); // a broken registry file fails the start, with the file named, not the first report
     let limiter: WorkLimiter;
@@ -180,6 +190,7 @@ async function start(
     log.debug({ err }, 'startup failed');
     await app?.close().catch(() => {});
     await pipeline?.close().catch(() => {});
+    journal?.release();
     await store?.close().catch(() => {});
     throw new StartupError(describeStartupError(err, config));
   }

@@ -3,7 +3,7 @@
  * backpressure, retries, probes and metrics. One chDB directory for the file; tables truncated between tests;
  * each test builds its own pipeline and server over a FaultyStore in front of it.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
@@ -959,6 +959,59 @@ describe('backpressure', () => {
     });
     await expectAccounted(a, 60, 0);
     await expectStoredOnce(60);
+  });
+});
+
+describe('intake journal', () => {
+  const journal = () => mkdtempSync(join(dir, 'journal-'));
+
+  it('with a journal, a request is answered once its rows are on disk; a retry is recognised; stored once', async () => {
+    const a = await start({ flags: { storeRaw: true, ingest: { journalDir: journal() } } });
+    a.faulty.startStall();
+    const fb = fluentBody([...fixtureEvents(), ...bulkEvents(50, 1101)], 'json_lines', { gzip: true });
+    const res = await post(a.app, FB, fb.body, fb.headers);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      accepted: FIXTURE_GOOD + FIXTURE_BAD + 50,
+      parsed: FIXTURE_GOOD + 50,
+    });
+    const lines = await post(a.app, LINES, linesBody(30, 1102), { 'content-type': 'text/plain' });
+    expect(lines.statusCode).toBe(200);
+    expect(await count(store, 'access_log')).toBe(0); // every insert is still stalled
+    const again = await post(a.app, FB, fb.body, fb.headers);
+    expect(again.json()).toEqual({ accepted: 0, duplicate: true });
+    a.faulty.endStall();
+    await until(
+      () => a.pipeline.pendingBatches === 0 && a.pipeline.stats.storedRows === FIXTURE_GOOD + 80,
+      'the store',
+    );
+    await expectAccounted(a, FIXTURE_GOOD + 80, FIXTURE_BAD);
+    await expectStoredOnce(FIXTURE_GOOD + 80);
+    await expectFixtureRows();
+  });
+
+  it('a journal that cannot be written: 503 that says so; the rows are stored anyway and the retry is answered as a duplicate', async () => {
+    const at = journal();
+    const a = await start({ flags: { storeRaw: true, ingest: { journalDir: at, flushIntervalMs: 20 } } });
+    rmSync(at, { recursive: true });
+    const body = linesBody(40, 1103);
+    const res = await post(a.app, LINES, body, { 'content-type': 'text/plain' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json()).toEqual({
+      error: 'the intake journal cannot be written (see the server log); retry later',
+    });
+    await until(() => a.pipeline.stats.storedRows === 40, 'the rows to be stored from memory');
+    const retry = await post(a.app, LINES, body, { 'content-type': 'text/plain' });
+    expect(retry.json()).toEqual({ accepted: 0, duplicate: true });
+    mkdirSync(at); // back: new bodies are journaled again
+    expect((await post(a.app, LINES, linesBody(10, 1104), { 'content-type': 'text/plain' })).statusCode).toBe(
+      200,
+    );
+    expect(a.pipeline.journalFailing).toBe(false);
+    await until(() => a.pipeline.stats.storedRows === 50, 'the store');
+    await expectAccounted(a, 50, 0);
+    await expectStoredOnce(50);
   });
 });
 

@@ -4,6 +4,7 @@ import pino from 'pino';
 import { ingestRoutes } from '../../api/ingest-routes.js';
 import type { Metrics } from '../../api/metrics.js';
 import { buildServer } from '../../api/server.js';
+import { BatchJournal } from '../../ingest/journal/batch-journal.js';
 import { IngestPipeline } from '../../ingest/pipeline.js';
 import { type Config, loadConfig } from '../../schemas/config.js';
 import type { Store } from '../../store/store.js';
@@ -32,13 +33,16 @@ export async function startIngestApp(store: Store, opts: IngestAppOptions = {}):
   const ingest = { flushIntervalMs: 20, ...((flags['ingest'] as Record<string, unknown> | undefined) ?? {}) };
   const config = loadConfig({ flags: { ...flags, ingest }, env: {} });
   const faulty = new FaultyStore(store);
+  const journalDir = config.ingest.journalDir;
   const pipeline = new IngestPipeline(faulty, {
     ...config.ingest,
     format: config.format,
     storeRaw: config.storeRaw,
     retryBaseMs: 10,
     retryMaxMs: 50,
+    journal: journalDir ? BatchJournal.open(journalDir) : undefined,
   });
+  await pipeline.replayJournal();
   let app: FastifyInstance;
   let metrics: Metrics | undefined;
   if (opts.bare) {
