@@ -34,7 +34,7 @@ import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
 import { fluentHttpBodies, type HttpBodyFormat, podOfBody } from './fluent-http-bodies.js';
 import { postBody } from './http-post.js';
 import { kubeletLogPath } from './pod-log-files.js';
-import { cpuByThreadName, ownCpuSeconds, processCpuSeconds } from './process-cpu.js';
+import { cpuByThreadName, ownCpuSeconds, peakRssMb, processCpuSeconds } from './process-cpu.js';
 import { CLI, cpuProfileArgs, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
 
@@ -164,6 +164,7 @@ interface HttpRun {
   latencyMs: { p50: number; p99: number; max: number };
   /** From the last 2xx until every row was stored (the journal answers before the store has the rows). */
   storedAfterMs: number;
+  peakRssMb: number;
 }
 
 async function httpIntake(
@@ -225,8 +226,9 @@ async function httpIntake(
     if (counterOf(metrics, 'egresslens_stored_rows_total') >= lines.length) break;
     if (performance.now() > deadline)
       throw new Error(`(${name}) rows still unstored 300 s after the last 2xx`);
-    // Each poll costs the server a /metrics answer: often enough to time the end within 2 % of a run.
-    await new Promise((r) => setTimeout(r, 50));
+    // Each poll costs the server a /metrics answer (counted in its CPU): often enough to time the end of
+    // a run of several seconds closely, seldom enough not to weigh on it.
+    await new Promise((r) => setTimeout(r, 100));
   }
   const storedAt = performance.now();
   const seconds = (storedAt - t0) / 1000;
@@ -234,6 +236,7 @@ async function httpIntake(
   const cpuSeconds = processCpuSeconds(child.pid);
   const mainThreadCpuSeconds = processCpuSeconds(child.pid, true);
   const threads = cpuByThreadName(child.pid);
+  const peakRss = peakRssMb(child.pid);
   child.kill('SIGTERM');
   await new Promise((r) => child.on('close', r));
   rmSync(dir, { recursive: true, force: true });
@@ -252,6 +255,7 @@ async function httpIntake(
     threads,
     latencyMs: { p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1]! },
     storedAfterMs: storedAt - answered,
+    peakRssMb: peakRss,
   };
 }
 
@@ -308,7 +312,7 @@ async function main(): Promise<void> {
       `(${v.id}) HTTP intake, Fluent Bit ${v.label} x1000, ${HTTP_CONCURRENCY} in flight: ${rate(run.linesPerSecond)} lines/s; serve ${cpuFigures(run.cpuSeconds, LINES, run.mainThreadCpuSeconds)} (${run.startupCpuSeconds.toFixed(1)} s of it starting up)`,
     );
     console.log(
-      `  (${v.id}) ${run.requests} requests, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms, all stored ${run.storedAfterMs.toFixed(0)} ms after the last 2xx; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
+      `  (${v.id}) ${run.requests} requests, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms, all stored ${run.storedAfterMs.toFixed(0)} ms after the last 2xx; peak RSS ${run.peakRssMb.toFixed(0)} MB; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
     );
   }
   lines.length = 0;

@@ -80,3 +80,14 @@ export function exitedChildrenCpuSeconds(): number {
   const f = statFields('self');
   return (Number(f[13]) + Number(f[14])) / clockTicks();
 }
+
+/** Peak resident memory of a running process so far (VmHWM), in MB; NaN if it is gone. */
+export function peakRssMb(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? Number.NaN : Number(kb) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
