@@ -22,19 +22,13 @@ import type { Logger } from 'pino';
 import { criPayloadStart, recordFromObject } from '../parser/index.js';
 import type { AccessRecord } from '../parser/record.js';
 import { engineReason, insertErrorKind } from '../store/insert-error-kind.js';
-import { ROW_ADDED, ROW_REJECTED, RowEncoder, type RowSource } from '../store/row-encoder.js';
+import { ROW_ADDED, ROW_REJECTED, type RowSource } from '../store/row-encoder.js';
 import { ACCESS_LOG_INSERT_COLUMNS, DEAD_LETTER_INSERT_COLUMNS } from '../store/schema.js';
 import { type Store, StoreConfigError } from '../store/store.js';
+import { Batch } from './batch.js';
 import { deadLetterRow } from './dead-letter-row.js';
 import type { BatchJournal } from './journal/batch-journal.js';
-import {
-  FRAME_DEAD,
-  FRAME_ROWS,
-  FRAME_TOKEN,
-  frameHeader,
-  JournalFile,
-  readJournalFile,
-} from './journal/journal-file.js';
+import { JournalFile } from './journal/journal-file.js';
 import { isFailure, isTextMatch, LineDecoder } from './line-decoder.js';
 
 export interface PipelineOptions {
@@ -95,56 +89,6 @@ export interface PipelineStats {
 
 type IntakeState = 'ok' | 'full' | 'store-down';
 
-class Batch {
-  readonly encoder: RowEncoder;
-  readonly dead: string[] = [];
-  /** Characters in `dead`: dead letters count toward batchBytes like rows do. */
-  deadChars = 0;
-  rowsBody: Buffer | null = null;
-  /** Rows and dead letters in the batch once sealed (the encoder is emptied then). */
-  sealedSize = 0;
-  sealedRows = 0;
-  deadBody: Buffer | null = null;
-  token: string | undefined;
-  /** The batch's journal file, and how much of the batch it holds. */
-  journal: JournalFile | undefined;
-  journaledBytes = 0;
-  journaledDead = 0;
-  journaledToken: string | undefined;
-  resolve!: () => void;
-  reject!: (err: Error) => void;
-  readonly done = new Promise<void>((res, rej) => {
-    this.resolve = res;
-    this.reject = rej;
-  });
-
-  constructor(initialBytes: number) {
-    this.encoder = new RowEncoder(initialBytes);
-  }
-
-  get size(): number {
-    return this.rowsBody ? this.sealedSize : this.encoder.rows + this.dead.length;
-  }
-
-  /** The frames of what the journal does not hold yet (the token first, if it is new or changed). */
-  journalFrames(): { frames: Buffer[]; bytes: number; dead: number } {
-    const frames: Buffer[] = [];
-    if (this.token !== this.journaledToken) {
-      const token = Buffer.from(this.token ?? '');
-      frames.push(frameHeader(FRAME_TOKEN, token.length), token);
-    }
-    const rows = this.rowsBody
-      ? this.rowsBody.subarray(this.journaledBytes)
-      : this.encoder.encodedFrom(this.journaledBytes);
-    if (rows.length) frames.push(frameHeader(FRAME_ROWS, rows.length), rows);
-    if (this.dead.length > this.journaledDead) {
-      const dead = Buffer.from(this.dead.slice(this.journaledDead).join(''));
-      frames.push(frameHeader(FRAME_DEAD, dead.length), dead);
-    }
-    return { frames, bytes: this.journaledBytes + rows.length, dead: this.dead.length };
-  }
-}
-
 const MIN_BATCH_BYTES = 1 << 20;
 
 export class IngestPipeline {
@@ -195,7 +139,6 @@ export class IngestPipeline {
 
   private newBatch(initialBytes: number): Batch {
     const batch = new Batch(initialBytes);
-    batch.done.catch(() => {});
     if (this.opts.journal) {
       // Named now, not when sealed: the journal holds the token the batch will be stored under.
       batch.journal = this.opts.journal.next();
@@ -212,6 +155,11 @@ export class IngestPipeline {
 
   get pendingBatches(): number {
     return this.queue.length;
+  }
+
+  /** Queued batches held only in the journal (spilled from memory, or left by an earlier process). */
+  get batchesOnDisk(): number {
+    return this.queue.reduce((n, b) => n + (b.onDisk ? 1 : 0), 0);
   }
 
   /** Resolves once the queue has room: sources that can wait (files, Kafka) call it between chunks. */
@@ -345,6 +293,9 @@ export class IngestPipeline {
         batch.journaledBytes = bytes;
         batch.journaledDead = dead;
         batch.journaledToken = token;
+        // A sealed batch waiting its turn needs no copy in memory now: the store reads it from the file.
+        // (The first in the queue is the one being stored.)
+        if (batch !== this.queue[0]) batch.spill();
       }
       if (this.journalDown) this.log?.info('the intake journal takes writes again');
       this.journalDown = false;
@@ -368,43 +319,18 @@ export class IngestPipeline {
   }
 
   /**
-   * Stores the batches a journal holds from an earlier run (one that stopped before storing them), oldest
-   * first and one at a time, each under its own token: a batch that was stored after all is dropped by the
-   * store as a repeat. Resolves with the number of batches.
+   * Queues the batches a journal holds from an earlier run (one that stopped before storing them), oldest
+   * first, ahead of anything new. Each is read from its file when its turn comes and stored under its own
+   * token, so a batch that was stored after all is dropped by the store as a repeat. Returns their number.
    */
-  async replayJournal(): Promise<number> {
+  replayJournal(): number {
     const journal = this.opts.journal;
     if (!journal) return 0;
-    let replayed = 0;
-    for (const path of journal.leftovers()) {
-      const file = new JournalFile(path);
-      const found = await readJournalFile(path);
-      if (!found || (!found.rows.length && !found.dead)) {
-        await file.remove();
-        continue;
-      }
-      const batch = new Batch(0);
-      batch.done.catch(() => {});
-      batch.token = found.token;
-      batch.journal = file;
-      // The file holds all of it already.
-      batch.journaledToken = found.token;
-      batch.journaledBytes = found.rows.length;
-      batch.rowsBody = found.rows;
-      batch.deadBody = found.dead;
-      batch.sealedRows = rowStarts(found.rows).length;
-      batch.sealedSize = batch.sealedRows + (found.dead ? rowStarts(found.dead).length : 0);
-      this.queue.push(batch);
-      this.stats.batches++;
-      void this.drain();
-      await batch.done;
-      replayed++;
-      this.log?.info(
-        { token: found.token, rows: batch.sealedRows },
-        'stored a batch left in the intake journal',
-      );
-    }
-    return replayed;
+    const leftovers = journal.leftovers().map((path) => Batch.leftOver(new JournalFile(path)));
+    this.queue.unshift(...leftovers);
+    this.stats.batches += leftovers.length;
+    if (leftovers.length) void this.drain();
+    return leftovers.length;
   }
 
   /** CRI `P` fragments still waiting when their source ends can never be completed: kept as a dead letter. */
@@ -420,7 +346,7 @@ export class IngestPipeline {
     const batch = this.current;
     if (batch.size === 0)
       return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
-    batch.token = token ?? batch.token ?? `${this.tokenPrefix}:${this.sealed++}`;
+    batch.seal(token ?? batch.token ?? `${this.tokenPrefix}:${this.sealed++}`);
     // The next encoder starts at this batch's size: growing from 1 MiB by doubling copied about as many bytes
     // as a full batch holds, for every batch.
     const nextBytes = Math.min(this.opts.batchBytes, Math.ceil(batch.encoder.bytes * 1.05));
@@ -428,10 +354,6 @@ export class IngestPipeline {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.sealWhenFree = false;
-    batch.sealedSize = batch.size;
-    batch.sealedRows = batch.encoder.rows;
-    batch.rowsBody = batch.encoder.take(0);
-    batch.deadBody = batch.dead.length ? Buffer.from(batch.dead.join('')) : null;
     this.queue.push(batch);
     this.stats.batches++;
     void this.drain();
@@ -515,6 +437,7 @@ export class IngestPipeline {
     try {
       while (this.queue.length && !this.closed) {
         const batch = this.queue[0]!;
+        if (!(await this.loadFromJournal(batch))) continue;
         await this.insertWithRetry(batch);
         if (this.closed) break;
         this.queue.shift();
@@ -530,6 +453,34 @@ export class IngestPipeline {
       }
     } finally {
       this.draining = false;
+    }
+  }
+
+  /**
+   * Reads a spilled or left-over batch back from its journal; false (after a pause) when the file cannot be
+   * read now, for drain to try again.
+   */
+  private async loadFromJournal(batch: Batch): Promise<boolean> {
+    if (!batch.onDisk) return true;
+    try {
+      await batch.load();
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.log?.error(
+          { file: batch.journal?.path },
+          "a queued batch's journal file is gone: its rows cannot be stored",
+        );
+        batch.onDisk = false;
+        batch.rowsBody = Buffer.alloc(0);
+        return true;
+      }
+      this.log?.error(
+        { err, file: batch.journal?.path },
+        'cannot read a batch back from the intake journal; retrying',
+      );
+      await new Promise((r) => setTimeout(r, this.opts.retryMaxMs));
+      return false;
     }
   }
 

@@ -167,10 +167,10 @@ async function start(
       pipelineOptions(config, { maxPendingBatches: httpQueueDepth(config), journal }),
       log.child({ component: 'ingest' }),
     );
-    // Before any new request: what an earlier process answered for but did not store.
-    const replayed = await pipeline.replayJournal();
+    // Ahead of any new request: what an earlier process answered for but did not store.
+    const replayed = pipeline.replayJournal();
     if (replayed)
-      log.info({ batches: replayed, journal: journalDir }, 'stored the batches left in the intake journal');
+      log.info({ batches: replayed, journal: journalDir }, 'storing the batches left in the intake journal');
     const registry = registryLoader(config.registry);
     await registry(); // a broken registry file fails the start, with the file named, not the first report
     let limiter: WorkLimiter;

@@ -42,7 +42,7 @@ export async function startIngestApp(store: Store, opts: IngestAppOptions = {}):
     retryMaxMs: 50,
     journal: journalDir ? BatchJournal.open(journalDir) : undefined,
   });
-  await pipeline.replayJournal();
+  pipeline.replayJournal();
   let app: FastifyInstance;
   let metrics: Metrics | undefined;
   if (opts.bare) {

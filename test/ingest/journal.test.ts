@@ -103,6 +103,21 @@ describe('intake journal', () => {
     expect(journalFiles()).toEqual([]);
   });
 
+  it('sealed batches waiting for the store leave memory once journaled, and are stored from the file', async () => {
+    const faulty = new FaultyStore(store);
+    faulty.startStall();
+    const p = pipeline(faulty, { batchRows: 30, maxPendingBatches: 10 });
+    appendAll(p, lines(100, 8));
+    await p.currentBatchDurable();
+    // Three sealed batches and the one filling: the first sealed is being stored, the other two are on disk.
+    expect(p.pendingBatches).toBe(3);
+    expect(p.batchesOnDisk).toBe(2);
+    faulty.endStall();
+    await p.close();
+    expect(await count(store, 'access_log')).toBe(100);
+    expect(journalFiles()).toEqual([]);
+  });
+
   it('what a stopped process journaled (sealed batches, the filling one, dead letters) is stored by the next, once', async () => {
     const faulty = new FaultyStore(store);
     faulty.down = true;
@@ -118,7 +133,8 @@ describe('intake journal', () => {
     copyFileSync(join(journalDir, oldest), kept);
 
     const second = pipeline(store);
-    expect(await second.replayJournal()).toBe(4);
+    expect(second.replayJournal()).toBe(4);
+    await second.flush();
     expect(await count(store, 'access_log')).toBe(100);
     expect(await count(store, 'dead_letters', "reason = 'injected'")).toBe(1);
     await second.close();
@@ -127,7 +143,7 @@ describe('intake journal', () => {
     // A process that stored a batch and stopped before removing its file: the repeat is dropped by its token.
     copyFileSync(kept, join(journalDir, oldest));
     const third = pipeline(store);
-    expect(await third.replayJournal()).toBe(1);
+    expect(third.replayJournal()).toBe(1);
     await third.close();
     expect(await count(store, 'access_log')).toBe(100);
   });
@@ -145,7 +161,7 @@ describe('intake journal', () => {
     const path = join(journalDir, file!);
     truncateSync(path, readFileSync(path).length - 7);
     const second = pipeline(store);
-    expect(await second.replayJournal()).toBe(1);
+    expect(second.replayJournal()).toBe(1);
     await second.close();
     expect(await count(store, 'access_log')).toBe(40);
   });
