@@ -1,8 +1,10 @@
 /**
  * One batch of the ingest pipeline: rows encoded as they are appended, dead letters beside them, sealed into
- * the bodies one insert stores. With a journal, the batch also knows how much of it its journal file holds,
- * and once sealed and wholly journaled it can leave memory (spill) and be read back from the file when its
- * turn to be stored comes.
+ * the bodies one insert stores. With a journal, the batch also knows how much of it its journal file holds;
+ * a batch an earlier process left there is read from its file only when its turn to be stored comes.
+ *
+ * Sealed batches stay in memory while they wait, journaled or not: reading each back from its file when
+ * its turn came cost more CPU per line in bench:ingest (c1) than the memory it saved was worth.
  */
 import { RowEncoder } from '../store/row-encoder.js';
 import {
@@ -16,7 +18,7 @@ import {
 
 export class Batch {
   readonly encoder: RowEncoder;
-  dead: string[] = [];
+  readonly dead: string[] = [];
   /** Characters in `dead`: dead letters count toward batchBytes like rows do. */
   deadChars = 0;
   sealed = false;
@@ -31,7 +33,7 @@ export class Batch {
   journaledBytes = 0;
   journaledDead = 0;
   journaledToken: string | undefined;
-  /** Its rows are only in its journal file (spilled, or left by an earlier process): load() before storing. */
+  /** Its rows are only in its journal file (left by an earlier process): load() before storing it. */
   onDisk = false;
   resolve!: () => void;
   reject!: (err: Error) => void;
@@ -87,30 +89,9 @@ export class Batch {
     return { frames, bytes: this.journaledBytes + rows.length, dead: this.dead.length };
   }
 
-  /** Sealed, and its journal holds all of it under its final token. */
-  get whollyJournaled(): boolean {
-    return (
-      this.sealed &&
-      this.journal !== undefined &&
-      this.rowsBody !== null &&
-      this.journaledToken === this.token &&
-      this.journaledBytes === this.rowsBody.length &&
-      this.journaledDead === this.dead.length
-    );
-  }
-
-  /** Lets go of the bodies of a wholly journaled batch: they are read back by load() when it is stored. */
-  spill(): void {
-    if (!this.whollyJournaled) return;
-    this.rowsBody = null;
-    this.deadBody = null;
-    this.dead = [];
-    this.onDisk = true;
-  }
-
   /**
-   * Reads the bodies (and, for a left-over batch, the token) back from the journal. A file with no token is
-   * one a crash cut before its first frame was synced, so nothing was answered for it: an empty batch.
+   * Reads the bodies and the token from the journal. A file with no token is one a crash cut before its first
+   * frame was synced, so nothing was answered for it: an empty batch.
    */
   async load(): Promise<void> {
     if (!this.onDisk || !this.journal) return;

@@ -157,7 +157,7 @@ export class IngestPipeline {
     return this.queue.length;
   }
 
-  /** Queued batches held only in the journal (spilled from memory, or left by an earlier process). */
+  /** Queued batches held only in the journal, left by an earlier process and not read back yet. */
   get batchesOnDisk(): number {
     return this.queue.reduce((n, b) => n + (b.onDisk ? 1 : 0), 0);
   }
@@ -293,9 +293,6 @@ export class IngestPipeline {
         batch.journaledBytes = bytes;
         batch.journaledDead = dead;
         batch.journaledToken = token;
-        // A sealed batch waiting its turn needs no copy in memory now: the store reads it from the file.
-        // (The first in the queue is the one being stored.)
-        if (batch !== this.queue[0]) batch.spill();
       }
       if (this.journalDown) this.log?.info('the intake journal takes writes again');
       this.journalDown = false;
@@ -457,8 +454,8 @@ export class IngestPipeline {
   }
 
   /**
-   * Reads a spilled or left-over batch back from its journal; false (after a pause) when the file cannot be
-   * read now, for drain to try again.
+   * Reads a left-over batch from its journal; false (after a pause) when the file cannot be read now, for
+   * drain to try again.
    */
   private async loadFromJournal(batch: Batch): Promise<boolean> {
     if (!batch.onDisk) return true;

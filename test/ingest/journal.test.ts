@@ -103,21 +103,6 @@ describe('intake journal', () => {
     expect(journalFiles()).toEqual([]);
   });
 
-  it('sealed batches waiting for the store leave memory once journaled, and are stored from the file', async () => {
-    const faulty = new FaultyStore(store);
-    faulty.startStall();
-    const p = pipeline(faulty, { batchRows: 30, maxPendingBatches: 10 });
-    appendAll(p, lines(100, 8));
-    await p.currentBatchDurable();
-    // Three sealed batches and the one filling: the first sealed is being stored, the other two are on disk.
-    expect(p.pendingBatches).toBe(3);
-    expect(p.batchesOnDisk).toBe(2);
-    faulty.endStall();
-    await p.close();
-    expect(await count(store, 'access_log')).toBe(100);
-    expect(journalFiles()).toEqual([]);
-  });
-
   it('what a stopped process journaled (sealed batches, the filling one, dead letters) is stored by the next, once', async () => {
     const faulty = new FaultyStore(store);
     faulty.down = true;
@@ -134,7 +119,9 @@ describe('intake journal', () => {
 
     const second = pipeline(store);
     expect(second.replayJournal()).toBe(4);
+    expect(second.batchesOnDisk).toBeGreaterThanOrEqual(3); // read one at a time, as each is stored
     await second.flush();
+    expect(second.batchesOnDisk).toBe(0);
     expect(await count(store, 'access_log')).toBe(100);
     expect(await count(store, 'dead_letters', "reason = 'injected'")).toBe(1);
     await second.close();
