@@ -343,10 +343,10 @@ export class IngestPipeline {
     const batch = this.current;
     if (batch.size === 0)
       return this.queue.length ? this.queue[this.queue.length - 1]!.done : Promise.resolve();
-    batch.seal(token ?? batch.token ?? `${this.tokenPrefix}:${this.sealed++}`);
     // The next encoder starts at this batch's size: growing from 1 MiB by doubling copied about as many bytes
     // as a full batch holds, for every batch.
     const nextBytes = Math.min(this.opts.batchBytes, Math.ceil(batch.encoder.bytes * 1.05));
+    batch.seal(token ?? batch.token ?? `${this.tokenPrefix}:${this.sealed++}`);
     this.current = this.newBatch(Math.max(MIN_BATCH_BYTES, nextBytes));
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
