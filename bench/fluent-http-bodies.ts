@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { ExtData, encode } from '@msgpack/msgpack';
 import { KUBERNETES } from './fluent-records.js';
 
-export type HttpBodyFormat = 'json_lines' | 'json_lines_gzip' | 'msgpack';
+export type HttpBodyFormat = 'json_lines' | 'json_lines_gzip' | 'msgpack' | 'msgpack_gzip';
 
 export interface HttpBody {
   body: Buffer;
@@ -50,7 +50,7 @@ export function fluentHttpBodies(lines: string[], format: HttpBodyFormat, record
     });
     let body: Buffer;
     let type: string;
-    if (format === 'msgpack') {
+    if (format === 'msgpack' || format === 'msgpack_gzip') {
       // Fluent Bit 2.1+ events: [[EventTime, metadata], record], back to back.
       body = Buffer.concat(
         chunk.map((log, k) => encode([[eventTime(t0 + (i + k) / 1000), {}], record(log, k)])),
@@ -66,7 +66,7 @@ export function fluentHttpBodies(lines: string[], format: HttpBodyFormat, record
       type = 'application/x-ndjson';
     }
     const headers: Record<string, string> = { 'content-type': type };
-    if (format === 'json_lines_gzip') {
+    if (format === 'json_lines_gzip' || format === 'msgpack_gzip') {
       body = gzipSync(body);
       headers['content-encoding'] = 'gzip';
     }

@@ -9,8 +9,8 @@
  *       container and workload (c)'s records carry; (a) encodes the same metadata
  *   (c) HTTP intake: a child `egresslens serve --journal`, fed Fluent Bit bodies of 1,000 records by a client
  *       with many requests in flight (as many Fluent Bit workers would), once per body format, each against a
- *       fresh data directory and a fresh child: (c1) json_lines, (c2) json_lines + gzip (the README's output),
- *       (c3) msgpack; and (c2s) json_lines + gzip without a journal, each request answered once its rows are
+ *       fresh data directory and a fresh child: (c1) json_lines, (c2) json_lines + gzip, (c3) msgpack, (c4)
+ *       msgpack + gzip; and (c2s) json_lines + gzip without a journal, each request answered once its rows are
  *       stored; the bodies are built before the clock starts, and the clock stops once every row is stored
  * and the peak RSS of (b) for 1 M and for 5 M lines.
  *
@@ -267,6 +267,7 @@ const HTTP_VARIANTS: Array<{ id: string; format: HttpBodyFormat; label: string; 
   { id: 'c1', format: 'json_lines', label: 'json_lines', journal: true },
   { id: 'c2', format: 'json_lines_gzip', label: 'json_lines + gzip', journal: true },
   { id: 'c3', format: 'msgpack', label: 'msgpack', journal: true },
+  { id: 'c4', format: 'msgpack_gzip', label: 'msgpack + gzip', journal: true },
   { id: 'c2s', format: 'json_lines_gzip', label: 'json_lines + gzip, no journal', journal: false },
 ];
 
