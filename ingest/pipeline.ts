@@ -217,6 +217,17 @@ export class IngestPipeline {
     this.afterAppend();
   }
 
+  /** Appends each line of `buf`, a chunk of whole lines (the last one's newline may be missing). */
+  appendLines(buf: Buffer, ctx: LineContext): void {
+    let start = 0;
+    while (start < buf.length) {
+      let nl = buf.indexOf(10, start);
+      if (nl < 0) nl = buf.length;
+      this.appendLine(buf, start, nl, ctx);
+      start = nl + 1;
+    }
+  }
+
   /**
    * A parsed record's row, or its dead letter when a value does not fit its column. `line` is the raw text,
    * or the buffer holding it at `start..end` (decoded only when it is kept or dead-lettered).

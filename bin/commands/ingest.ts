@@ -203,13 +203,7 @@ export async function ingestFiles(
       if (truncated) {
         pipeline.appendDeadLetter(`line longer than ${buf.length} bytes, cut`, buf.toString('utf8'), ctx);
       } else {
-        let start = 0;
-        while (start < buf.length) {
-          let nl = buf.indexOf(10, start);
-          if (nl < 0) nl = buf.length;
-          pipeline.appendLine(buf, start, nl, ctx);
-          start = nl + 1;
-        }
+        pipeline.appendLines(buf, ctx);
       }
       await pipeline.waitForRoom();
       if (bar) {

@@ -1,6 +1,6 @@
 /** `serve --journal`: batches a stopped process left in its journal are stored once the server is up. */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,25 @@ import { CLI, FIXTURE, hasStack, runCli } from './run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'egresslens-cli-journal-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const journalFiles = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.journal'));
+
+/**
+ * Starts `serve` with `args`, waits until it listens and has stored (and so removed) every journal file in
+ * `journal`, then stops it gracefully.
+ */
+async function serveUntilJournalEmpty(args: string[], data: string, journal: string): Promise<void> {
+  const serve = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await advertOf(data, serve.pid!);
+    const deadline = Date.now() + 30_000;
+    while (journalFiles(journal).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(journalFiles(journal)).toEqual([]);
+  } finally {
+    serve.kill('SIGTERM');
+    await new Promise((r) => serve.once('close', r));
+  }
+}
 
 /** The address a `serve` with this pid advertises in its data directory, once it listens. */
 async function advertOf(data: string, pid: number): Promise<{ url: string }> {
@@ -73,36 +92,18 @@ describe('serve --journal', () => {
       },
       origin: 'test',
     };
-    for (let at = 0; at < lines.length; ) {
-      const nl = lines.indexOf(10, at);
-      const end = nl < 0 ? lines.length : nl;
-      earlier.appendLine(lines, at, end, ctx);
-      at = end + 1;
-    }
+    earlier.appendLines(lines, ctx);
     await earlier.currentBatchDurable();
     await earlier.close(50);
     const parsed = earlier.stats.parsed;
     expect(parsed).toBeGreaterThan(0);
-    expect(readdirSync(journal).filter((f) => f.endsWith('.journal'))).toHaveLength(1);
+    expect(journalFiles(journal)).toHaveLength(1);
 
-    const serve = spawn(
-      process.execPath,
+    await serveUntilJournalEmpty(
       [CLI, 'serve', '--data', data, '--journal', journal, '--port', '0', '--log-level', 'warn'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      data,
+      journal,
     );
-    try {
-      const advert = join(data, '.egresslens-serve.json');
-      const deadline = Date.now() + 30_000;
-      while (!existsSync(advert) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(existsSync(advert)).toBe(true);
-      // Stored once the server is up, the journal files go.
-      const left = () => readdirSync(journal).filter((f) => f.endsWith('.journal'));
-      while (left().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(left()).toEqual([]);
-    } finally {
-      serve.kill('SIGTERM');
-      await new Promise((r) => serve.once('close', r));
-    }
     // Every row the earlier process journaled, stored once.
     const store = ChdbStore.open(data);
     try {
@@ -152,19 +153,9 @@ describe('serve --journal', () => {
       first.exitCode === null && first.signalCode === null ? first.once('close', r) : r(null),
     );
     expect(answered.length).toBeGreaterThanOrEqual(20);
-    expect(readdirSync(journal).filter((f) => f.endsWith('.journal')).length).toBeGreaterThan(0);
+    expect(journalFiles(journal).length).toBeGreaterThan(0);
 
-    const second = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    try {
-      await advertOf(data, second.pid!);
-      const deadline = Date.now() + 30_000;
-      const left = () => readdirSync(journal).filter((f) => f.endsWith('.journal'));
-      while (left().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(left()).toEqual([]);
-    } finally {
-      second.kill('SIGTERM');
-      await new Promise((r) => second.once('close', r));
-    }
+    await serveUntilJournalEmpty(args, data, journal);
     const store = ChdbStore.open(data);
     try {
       const stored = new Set(

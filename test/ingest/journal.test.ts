@@ -25,6 +25,7 @@ import {
 } from '../../ingest/pipeline.js';
 import { ChdbStore } from '../../store/chdb-store.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
+import { shopContext } from '../helpers/line-context.js';
 import { count, generatedLines, joinLines } from '../helpers/lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egresslens-journal-'));
@@ -32,26 +33,10 @@ let store: ChdbStore;
 let journalDir: string;
 let journalSeq = 0;
 
-const ctx = (): LineContext => ({
-  source: {
-    source: 'http',
-    namespace: 'shop',
-    pod: 'checkout-1',
-    container: 'istio-proxy',
-    workload: 'checkout',
-    node: '',
-  },
-  origin: 'test',
-});
+const ctx = (): LineContext => shopContext('http', '');
 
 function appendAll(p: IngestPipeline, buf: Buffer, c: LineContext = ctx()): void {
-  let start = 0;
-  while (start < buf.length) {
-    let nl = buf.indexOf(10, start);
-    if (nl < 0) nl = buf.length;
-    p.appendLine(buf, start, nl, c);
-    start = nl + 1;
-  }
+  p.appendLines(buf, c);
 }
 
 const lines = (n: number, seed: number): Buffer => joinLines(generatedLines(n, seed).map((l) => l.line));

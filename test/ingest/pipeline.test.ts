@@ -10,31 +10,16 @@ import {
 } from '../../ingest/pipeline.js';
 import { ChdbStore } from '../../store/chdb-store.js';
 import { FaultyStore } from '../helpers/faulty-store.js';
+import { shopContext } from '../helpers/line-context.js';
 import { count, generatedLines, joinLines } from '../helpers/lines.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'egresslens-pipeline-'));
 let store: ChdbStore;
 
-const ctx = (): LineContext => ({
-  source: {
-    source: 'file',
-    namespace: 'shop',
-    pod: 'checkout-1',
-    container: 'istio-proxy',
-    workload: 'checkout',
-    node: 'n1',
-  },
-  origin: 'test',
-});
+const ctx = (): LineContext => shopContext();
 
 function appendAll(p: IngestPipeline, buf: Buffer, c: LineContext = ctx()): void {
-  let start = 0;
-  while (start < buf.length) {
-    let nl = buf.indexOf(10, start);
-    if (nl < 0) nl = buf.length;
-    p.appendLine(buf, start, nl, c);
-    start = nl + 1;
-  }
+  p.appendLines(buf, c);
 }
 
 const opts = (o: Partial<PipelineOptions> = {}): PipelineOptions => ({
