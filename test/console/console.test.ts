@@ -175,6 +175,10 @@ describe('the web console in Chromium', () => {
     const saved = readFileSync((await download.path())!, 'utf8');
     expect(saved).toContain('kind: ServiceEntry');
     expect(saved).toContain('api.payments.example');
+    // The whole YAML is fetched on the first click and kept: the copy is the same text as the download.
+    await page.getByRole('button', { name: 'Copy all YAML' }).click();
+    await page.getByRole('button', { name: 'Copied' }).waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(saved);
     await page.screenshot({ path: join(SHOTS, 'console-service-entries.png'), fullPage: true });
     await page.close();
   });

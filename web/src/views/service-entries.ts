@@ -22,21 +22,47 @@ interface Report {
   };
 }
 
-function copyButton(text: () => string, label = 'Copy'): HTMLButtonElement {
+function copyButton(text: () => string | Promise<string>, label = 'Copy'): HTMLButtonElement {
   const b = h('button', { class: 'secondary', type: 'button' }, label);
   b.addEventListener('click', async () => {
-    await copy(text());
-    b.textContent = 'Copied';
+    try {
+      await copy(await text());
+      b.textContent = 'Copied';
+    } catch (err) {
+      b.textContent = `Not copied: ${(err as Error).message}`;
+    }
     setTimeout(() => (b.textContent = label), 1500);
   });
   return b;
 }
 
+function downloadButton(text: () => Promise<string>): HTMLButtonElement {
+  const b = h('button', { type: 'button', id: 'download-all' }, 'Download all');
+  b.addEventListener('click', async () => {
+    try {
+      download('service-entries.yaml', await text());
+    } catch (err) {
+      b.textContent = `Not downloaded: ${(err as Error).message}`;
+      setTimeout(() => (b.textContent = 'Download all'), 3000);
+    }
+  });
+  return b;
+}
+
 export async function serviceEntriesView(root: HTMLElement, filters: Filters): Promise<void> {
-  const [report, allYaml] = await Promise.all([
-    getJson<Report>('/v1/reports/service-entries', { ...filters, format: 'json' }),
-    getText('/v1/reports/service-entries', { ...filters, format: 'yaml' }),
-  ]);
+  const report = await getJson<Report>('/v1/reports/service-entries', { ...filters, format: 'json' });
+  // The whole YAML (the API's own, header included) is asked for when first wanted: fetched with the view,
+  // it made the store compute the report twice at once on every visit.
+  let allYaml: Promise<string> | undefined;
+  const yaml = (): Promise<string> => {
+    if (!allYaml) {
+      allYaml = getText('/v1/reports/service-entries', { ...filters, format: 'yaml' });
+      allYaml.catch(() => {
+        allYaml = undefined; // asked again on the next click
+      });
+    }
+    return allYaml;
+  };
   const registry = report.registry;
   root.replaceChildren(
     h('h1', {}, 'Suggested ServiceEntries'),
@@ -44,12 +70,8 @@ export async function serviceEntriesView(root: HTMLElement, filters: Filters): P
       'div',
       { class: 'toolbar' },
       countNote(report.suggestions.length, report.total, 'suggestions'),
-      copyButton(() => allYaml, 'Copy all YAML'),
-      h(
-        'button',
-        { type: 'button', id: 'download-all', onclick: () => download('service-entries.yaml', allYaml) },
-        'Download all',
-      ),
+      copyButton(yaml, 'Copy all YAML'),
+      downloadButton(yaml),
     ),
     registry
       ? h(
