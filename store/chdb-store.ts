@@ -8,7 +8,7 @@ import './chdb-allocator.js';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { drainPending, Session } from 'chdb';
-import { applyMigrations, type SchemaOptions } from './schema.js';
+import { applyMigrations, type MigrateSettings, type SchemaOptions } from './schema.js';
 import { engineErrorOf, SERVER_FAULT_CODES, UserQueryError } from './sql-guard/errors.js';
 import {
   CHECK_SETTINGS,
@@ -94,7 +94,7 @@ export class ChdbStore implements Store {
     return new ChdbStore(path, ingest, query, readOnly, check, ping, schema);
   }
 
-  async migrate(): Promise<void> {
+  async migrate(settings: MigrateSettings = {}): Promise<void> {
     await applyMigrations(
       (sql) => this.command(sql),
       async () =>
@@ -102,6 +102,7 @@ export class ChdbStore implements Store {
           Number(r.version),
         ),
       this.schema,
+      settings,
     );
   }
 

@@ -9,6 +9,7 @@
  */
 
 import { FIELD_ORDER } from '../parser/record.js';
+import { DEFAULT_CLUSTER_DOMAIN } from '../reports/shared/cluster-domain.js';
 import {
   createTableStatements,
   createViewStatement,
@@ -17,7 +18,7 @@ import {
   quoteLiteral,
   type TableDef,
 } from './table-ddl.js';
-import { HOST_SQL, STATE_SQL, TIMED_OUT_SQL } from './traffic-classes.js';
+import { HOST_SQL, stateSql, TIMED_OUT_SQL } from './traffic-classes.js';
 
 export type SchemaOptions = DdlOptions;
 
@@ -152,12 +153,17 @@ export const REPORT_RUNS: TableDef = {
  * classification (store/traffic-classes.ts), so nobody copies the fragments. Filters on start_time and
  * namespace reach access_log's primary key and partitions through the view.
  */
-const EGRESS_REQUESTS_SELECT = `SELECT
+/**
+ * The egress_requests view over access_log, classified by the reports' own SQL. A view takes no parameters,
+ * so the cluster domain (validated config, never request input) is a literal in its definition: `serve`
+ * re-creates the view with its reports.clusterDomain at every start (egressRequestsViewStatement).
+ */
+const egressRequestsSelect = (clusterDomain: string) => `SELECT
   start_time,
   k8s_namespace AS namespace,
   k8s_workload AS workload,
   k8s_pod AS pod,
-  ${STATE_SQL} AS state,
+  ${stateSql(quoteLiteral(clusterDomain))} AS state,
   ${HOST_SQL} AS destination_host,
   dst_port AS destination_port,
   dst_ip AS destination_ip,
@@ -191,9 +197,16 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 3,
     name: 'egress_requests view',
-    statements: (opts) => [createViewStatement('egress_requests', EGRESS_REQUESTS_SELECT, opts)],
+    statements: (opts) => [
+      createViewStatement('egress_requests', egressRequestsSelect(DEFAULT_CLUSTER_DOMAIN), opts),
+    ],
   },
 ];
+
+/** The egress_requests view again, its in-mesh names those of `clusterDomain` (run after the migrations). */
+export function egressRequestsViewStatement(opts: SchemaOptions, clusterDomain: string): string {
+  return createViewStatement('egress_requests', egressRequestsSelect(clusterDomain), opts, { replace: true });
+}
 
 /**
  * The versions applied. In cluster mode it is one Replicated table shared by every server of the cluster
@@ -233,6 +246,7 @@ export async function applyMigrations(
   run: (sql: string) => Promise<void>,
   applied: () => Promise<number[]>,
   opts: SchemaOptions,
+  settings: MigrateSettings = {},
 ): Promise<number[]> {
   await run(migrationsTableStatement(opts));
   const done = new Set(await applied());
@@ -243,5 +257,13 @@ export async function applyMigrations(
     await run(recordMigrationStatement(m));
     ran.push(m.version);
   }
+  if (settings.clusterDomain !== undefined)
+    await run(egressRequestsViewStatement(opts, settings.clusterDomain));
   return ran;
+}
+
+/** What the process that owns the schema's settings (serve) brings to a migration. */
+export interface MigrateSettings {
+  /** Re-create the egress_requests view for this cluster domain. */
+  clusterDomain?: string;
 }

@@ -22,7 +22,7 @@ import {
   type ClickHouseSettings,
   createClient,
 } from '@clickhouse/client';
-import { applyMigrations, MIN_SERVER_VERSION } from './schema.js';
+import { applyMigrations, MIN_SERVER_VERSION, type MigrateSettings } from './schema.js';
 import { QueryRefusedError, SERVER_FAULT_CODES, UserQueryError } from './sql-guard/errors.js';
 import {
   CHECK_SETTINGS,
@@ -299,7 +299,7 @@ export class ServerStore implements Store {
     return this.version?.text;
   }
 
-  async migrate(): Promise<void> {
+  async migrate(settings: MigrateSettings = {}): Promise<void> {
     const version = await this.withRetry('read the server version', () => this.ensureVersion());
     if (!atLeast(version, MIN_SERVER_VERSION)) {
       throw new StoreConfigError(
@@ -315,6 +315,7 @@ export class ServerStore implements Store {
           Number(r.version),
         ),
       { ttlDays: this.ttlDays, cluster: this.cluster },
+      settings,
     );
   }
 

@@ -3,6 +3,8 @@
  * (store/schema.ts) and the same SQL; user values reach SQL only as `{name:Type}` bound parameters.
  */
 
+import type { MigrateSettings } from './schema.js';
+
 export type InsertFormat = 'JSONEachRow' | 'JSONCompactEachRow';
 
 export interface InsertRequest {
@@ -43,8 +45,11 @@ export const DEFAULT_READONLY_LIMITS: ReadOnlyLimits = {
 
 export interface Store {
   readonly kind: 'embedded' | 'server';
-  /** Creates or upgrades the schema; safe to run at every start. */
-  migrate(): Promise<void>;
+  /**
+   * Creates or upgrades the schema; safe to run at every start. With a cluster domain (serve's), the
+   * egress_requests view is re-created to classify by it.
+   */
+  migrate(settings?: MigrateSettings): Promise<void>;
   insert(req: InsertRequest): Promise<void>;
   /** A SELECT returning rows as objects (JSONEachRow). */
   query<T = Record<string, unknown>>(sql: string, opts?: QueryOptions): Promise<T[]>;

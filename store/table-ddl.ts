@@ -94,7 +94,13 @@ export function createTableStatements(def: TableDef, opts: DdlOptions): string[]
 }
 
 /** A plain view (no storage); in cluster mode it is created on every server, over the Distributed tables. */
-export function createViewStatement(name: string, select: string, opts: DdlOptions): string {
+export function createViewStatement(
+  name: string,
+  select: string,
+  opts: DdlOptions,
+  { replace = false } = {},
+): string {
   const onCluster = opts.cluster ? ` ON CLUSTER ${quoteIdentifier(opts.cluster.name)}` : '';
-  return `CREATE VIEW IF NOT EXISTS ${name}${onCluster} AS\n${select}`;
+  const create = replace ? 'CREATE OR REPLACE VIEW' : 'CREATE VIEW IF NOT EXISTS';
+  return `${create} ${name}${onCluster} AS\n${select}`;
 }

@@ -20,14 +20,23 @@ export const TIMED_OUT_SQL = `(has(response_flags_list, 'UT') OR has(response_fl
 /** The FQDN in an outbound cluster name: `outbound|443||www.google.com` → `www.google.com`. */
 export const CLUSTER_HOST_SQL = `extract(upstream_cluster, '^outbound\\\\|[0-9]*\\\\|[^|]*\\\\|(.+)$')`;
 
-/** Traffic allowed to an external host by a ServiceEntry: an outbound cluster that is not a cluster-local service. */
-export const ALLOWED_EXTERNAL_SQL = `(upstream_cluster LIKE 'outbound|%'
-  AND NOT endsWith(upstream_cluster, '.svc.cluster.local')
-  AND NOT endsWith(upstream_cluster, '.local'))`;
+/**
+ * Is the name in `col` cluster-local: `*.svc`, the cluster domain, or a name under it? `domain` is SQL for the
+ * domain: the reports' bound parameter `{cluster_domain:String}`, or, in the egress_requests view (which
+ * takes no parameters), a quoted literal of the configured domain.
+ */
+export const inMeshNameSql = (col: string, domain: string) =>
+  `(endsWith(${col}, '.svc') OR ${col} = ${domain} OR endsWith(${col}, concat('.', ${domain})))`;
+
+/** Traffic allowed to an external host by a ServiceEntry: an outbound cluster whose host is not in-mesh. */
+export const allowedExternalSql = (domain: string) => `(upstream_cluster LIKE 'outbound|%'
+  AND NOT ${inMeshNameSql('upstream_cluster', domain)})`;
 
 /** The destination as reports name it: the cluster's FQDN for outbound clusters, else SNI/authority/IP. */
 export const HOST_SQL = `if(upstream_cluster LIKE 'outbound|%', ${CLUSTER_HOST_SQL}, dst_host)`;
 
 /** One word per row: blocked, passthrough, allowed (by a ServiceEntry), in-mesh, or other (inbound …). */
-export const STATE_SQL = `multiIf(${BLOCKED_SQL}, 'blocked', ${PASSTHROUGH_SQL}, 'passthrough',
-  ${ALLOWED_EXTERNAL_SQL}, 'allowed', upstream_cluster LIKE 'outbound|%', 'in-mesh', 'other')`;
+export const stateSql = (
+  domain: string,
+) => `multiIf(${BLOCKED_SQL}, 'blocked', ${PASSTHROUGH_SQL}, 'passthrough',
+  ${allowedExternalSql(domain)}, 'allowed', upstream_cluster LIKE 'outbound|%', 'in-mesh', 'other')`;

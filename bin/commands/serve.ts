@@ -154,7 +154,8 @@ async function start(
       }
     }
     store = await openStore(config);
-    await store.migrate();
+    // serve owns the egress_requests view's cluster domain (the CLI commands leave it as it is).
+    await store.migrate({ clusterDomain: config.reports.clusterDomain });
     exitOnAbort(); // after chDB is loaded: see fatal-exits.ts
     if (config.ttlDays) {
       const changed = await applyTtl(store, config.ttlDays);

@@ -3,8 +3,11 @@
  * otherwise): names under it, and `*.svc` short names, are in-mesh services, never external destinations.
  * One definition for the JS checks (service-entry flags, readiness) and the SQL ones (hostname recovery,
  * which clusters count as allowed external traffic), so every report draws the line at the same place.
- * In SQL the domain is always the bound parameter `{cluster_domain:String}`.
+ * In the reports' SQL the domain is always the bound parameter `{cluster_domain:String}`; only the
+ * egress_requests view, which takes no parameters, holds it as a literal (store/schema.ts).
  */
+
+import { allowedExternalSql, inMeshNameSql } from '../../store/traffic-classes.js';
 
 export const DEFAULT_CLUSTER_DOMAIN = 'cluster.local';
 
@@ -36,10 +39,10 @@ export function clusterDomainParam(clusterDomain: string | undefined): { cluster
   };
 }
 
+const DOMAIN_PARAM = '{cluster_domain:String}';
+
 /** SQL: is the name in `col` (lowercase) cluster-local? Uses `{cluster_domain:String}`. */
-export const IN_MESH_NAME_SQL = (col: string) =>
-  `(endsWith(${col}, '.svc') OR ${col} = {cluster_domain:String} OR endsWith(${col}, concat('.', {cluster_domain:String})))`;
+export const IN_MESH_NAME_SQL = (col: string) => inMeshNameSql(col, DOMAIN_PARAM);
 
 /** SQL: traffic allowed to an external host by a ServiceEntry: an outbound cluster whose host is not in-mesh. */
-export const ALLOWED_EXTERNAL_BY_DOMAIN_SQL = `(upstream_cluster LIKE 'outbound|%'
-  AND NOT ${IN_MESH_NAME_SQL('upstream_cluster')})`;
+export const ALLOWED_EXTERNAL_BY_DOMAIN_SQL = allowedExternalSql(DOMAIN_PARAM);

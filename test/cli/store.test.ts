@@ -176,6 +176,41 @@ describe('lines as people paste them, through ingest', () => {
   });
 });
 
+describe('serve and the egress_requests view', () => {
+  it("serve re-creates the view for its --cluster-domain; the CLI's own commands leave it as serve made it", async () => {
+    const data = join(root, 'view-domain');
+    const serve = spawn(
+      process.execPath,
+      [
+        CLI,
+        'serve',
+        '--data',
+        data,
+        '--cluster-domain',
+        'corp.internal',
+        '--port',
+        '0',
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    const advert = join(data, '.egresslens-serve.json');
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(advert) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    serve.kill('SIGTERM');
+    await new Promise((r) => serve.once('close', r));
+    expect((await runCli(['ingest', '--data', data, FIXTURE])).code).toBe(0);
+    const definition = await withStore(data, async (s) => {
+      const [row] = await s.query<{ q: string }>(
+        "SELECT create_table_query AS q FROM system.tables WHERE database = currentDatabase() AND name = 'egress_requests'",
+      );
+      return row?.q ?? '';
+    });
+    expect(definition).toContain("'corp.internal'");
+  });
+});
+
 describe('while serve holds the data directory', () => {
   it('ingest names the running server address without chDB noise; report asks the server', async () => {
     const data = join(root, 'held');

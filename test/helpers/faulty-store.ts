@@ -1,4 +1,6 @@
 /** A real store with faults injected in front of it: stalls, outages, and inserts whose reply is lost. */
+
+import type { MigrateSettings } from '../../store/schema.js';
 import type { InsertRequest, QueryOptions, ReadOnlyLimits, Store } from '../../store/store.js';
 import { StoreUnavailableError } from '../../store/store.js';
 
@@ -40,8 +42,8 @@ export class FaultyStore implements Store {
     }
   }
 
-  migrate(): Promise<void> {
-    return this.inner.migrate();
+  migrate(settings?: MigrateSettings): Promise<void> {
+    return this.inner.migrate(settings);
   }
   query<T>(sql: string, opts?: QueryOptions): Promise<T[]> {
     return this.inner.query<T>(sql, opts);

@@ -10,6 +10,7 @@ import { Session } from 'chdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromFlags } from '../../bin/config-flags.js';
 import {
+  egressRequestsViewStatement,
   MIGRATIONS,
   migrationsTableStatement,
   recordMigrationStatement,
@@ -40,6 +41,7 @@ function allStatements(opts: SchemaOptions): string[] {
   return [
     migrationsTableStatement(opts),
     ...MIGRATIONS.flatMap((m) => [...m.statements(opts), recordMigrationStatement(m)]),
+    egressRequestsViewStatement(opts, 'corp.internal'),
   ];
 }
 
@@ -72,6 +74,13 @@ describe.each(MODES)('migrations rendered for a %s', (_mode, opts) => {
       const once = await formatted(sql);
       expect(await formatted(once)).toBe(once);
     }
+  });
+
+  it("re-creates the egress_requests view for serve's cluster domain, ON CLUSTER in cluster mode", async () => {
+    const text = await formatted(egressRequestsViewStatement(opts, 'corp.internal'));
+    expect(text).toMatch(/^CREATE OR REPLACE VIEW egress_requests/);
+    expect(text).toContain("'corp.internal'");
+    expect(text.includes('ON CLUSTER')).toBe(opts.cluster !== undefined);
   });
 
   it('creates each table the way the mode needs', async () => {
@@ -125,6 +134,7 @@ describe('the egress_requests view', () => {
         ['outbound|443||pay.example.com', '198.51.100.1:443', 'pay.example.com', '', 200],
         ['outbound|9080||reviews.shop.svc.cluster.local', '10.96.0.1:9080', '', '', 200],
         ['outbound|80||slow.example.com', '198.51.100.2:80', '', 'UT', 504],
+        ['outbound|8080||cart.shop.svc.corp.internal', '10.96.0.2:8080', '', '', 200],
       ];
       const body = rows
         .map(([cluster, local, sni, flags, code]) =>
@@ -139,13 +149,33 @@ describe('the egress_requests view', () => {
         )
         .join('\n');
       await store.insert({ table: 'access_log', body: Buffer.from(body), format: 'JSONEachRow' });
+      const stateOf = async () =>
+        Object.fromEntries(
+          (
+            await store.query<{ upstream_cluster: string; state: string }>(
+              'SELECT upstream_cluster, state FROM egress_requests',
+            )
+          ).map((r) => [r.upstream_cluster, r.state]),
+        );
+      // serve's cluster domain: the view is re-created with it, and back with the default.
+      await store.migrate({ clusterDomain: 'corp.internal' });
+      expect(await stateOf()).toMatchObject({
+        'outbound|9080||reviews.shop.svc.cluster.local': 'allowed',
+        'outbound|8080||cart.shop.svc.corp.internal': 'in-mesh',
+        'outbound|443||pay.example.com': 'allowed',
+      });
+      await store.migrate({ clusterDomain: 'cluster.local' });
+      expect(await stateOf()).toMatchObject({
+        'outbound|9080||reviews.shop.svc.cluster.local': 'in-mesh',
+        'outbound|8080||cart.shop.svc.corp.internal': 'allowed',
+      });
       const got = await store.query<{
         state: string;
         destination_host: string;
         destination_port: number;
         timed_out: number;
       }>(
-        'SELECT state, destination_host, destination_port, timed_out FROM egress_requests ORDER BY upstream_cluster',
+        "SELECT state, destination_host, destination_port, timed_out FROM egress_requests WHERE upstream_cluster NOT LIKE '%corp.internal' ORDER BY upstream_cluster",
       );
       expect(got).toEqual([
         { state: 'blocked', destination_host: '203.0.113.5', destination_port: 443, timed_out: 0 },
