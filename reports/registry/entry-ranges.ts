@@ -1,6 +1,7 @@
 /**
- * The address ranges a registry ServiceEntry declares in `addresses` (IPs and CIDRs; ones that do not parse are
- * left out), parsed once per entry: the registry diff and readiness ask for them for every destination they judge.
+ * The address ranges a registry ServiceEntry declares in `addresses` (IPs and CIDRs; the registry refuses an
+ * entry with one that does not parse), parsed once per entry: the registry diff and readiness ask for them for
+ * every destination they judge.
  */
 import { type AddressRange, parseAddressRange } from '../shared/address-range.js';
 import type { RegistryEntry } from './registry.js';

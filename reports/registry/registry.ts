@@ -8,6 +8,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { parseAddressRange } from '../shared/address-range.js';
 import { normalizeHost } from '../shared/host-match.js';
 
 export interface RegistryPort {
@@ -149,6 +150,12 @@ function toEntry(obj: unknown, source: string, where: string): RegistryEntry | u
     if (spec[key] === undefined || spec[key] === null) continue;
     entry[key] = stringList(spec[key]) ?? fail(`${label}: spec.${key} must be a list of strings`);
   }
+  // Coverage by addresses is judged on these ranges: one that does not parse (Istio's validation refuses it
+  // too) would otherwise cover nothing without a word.
+  entry.addresses?.forEach((a, k) => {
+    if (!parseAddressRange(a))
+      fail(`${label}: spec.addresses[${k}] is not an IP address or CIDR: ${JSON.stringify(a)}`);
+  });
   for (const key of ['resolution', 'location'] as const) {
     const v = spec[key];
     if (v === undefined || v === null) continue;

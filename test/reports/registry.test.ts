@@ -149,4 +149,17 @@ describe('parseRegistryText', () => {
       ),
     ).toThrow('f.yaml, document 1: ServiceEntry a: spec.ports[0].number must be a port number, got "http"');
   });
+
+  it('rejects an address that is neither an IP nor a CIDR, with its position; IPs and CIDRs of both families pass', () => {
+    const entry = (addresses: string) =>
+      `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: a}\nspec: {hosts: [a.test], addresses: ${addresses}}\n`;
+    expect(() => parseRegistryText(entry('["10.0.0.0/8", "api.example.com"]'), 'f.yaml')).toThrow(
+      'f.yaml, document 1: ServiceEntry a: spec.addresses[1] is not an IP address or CIDR: "api.example.com"',
+    );
+    expect(() => parseRegistryText(entry('["10.0.0.0/33"]'), 'f.yaml')).toThrow(
+      'spec.addresses[0] is not an IP address or CIDR: "10.0.0.0/33"',
+    );
+    const [e] = parseRegistryText(entry('["10.0.0.1", "10.0.0.0/8", "2001:db8::/32", "::1"]'), 'f.yaml');
+    expect(e!.addresses).toEqual(['10.0.0.1', '10.0.0.0/8', '2001:db8::/32', '::1']);
+  });
 });
