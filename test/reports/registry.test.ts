@@ -8,6 +8,7 @@ import {
   protocolFromName,
   RegistryError,
 } from '../../reports/registry/registry.js';
+import { ISTIO_BUILD_TIMEOUT_MS, validateWithIstio } from '../helpers/istio-validator.js';
 import { JSON_LIST, KUBECTL_LIST, MULTI_DOC } from './registry-fixtures.js';
 
 let dir: string;
@@ -161,5 +162,15 @@ describe('parseRegistryText', () => {
     );
     const [e] = parseRegistryText(entry('["10.0.0.1", "10.0.0.0/8", "2001:db8::/32", "::1"]'), 'f.yaml');
     expect(e!.addresses).toEqual(['10.0.0.1', '10.0.0.0/8', '2001:db8::/32', '::1']);
+  });
+
+  it("Istio's validation refuses the same address the registry refuses", {
+    timeout: ISTIO_BUILD_TIMEOUT_MS,
+  }, async () => {
+    const verdict = await validateWithIstio(
+      'apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: a, namespace: shop}\nspec:\n  hosts: [a.example.com]\n  addresses: [api.example.com]\n  ports: [{number: 443, name: tls, protocol: TLS}]\n  resolution: NONE\n  location: MESH_EXTERNAL\n',
+    );
+    expect(verdict.ok).toBe(false);
+    expect(verdict.errors.join('\n')).toContain('api.example.com is not a valid IP');
   });
 });
