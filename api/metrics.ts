@@ -34,6 +34,11 @@ export class Metrics {
     counter('egresslens_insert_errors_total', 'Failed insert attempts (each retried)', () =>
       sum((p) => p.stats.insertErrors),
     );
+    counter(
+      'egresslens_journal_write_errors_total',
+      'Failed intake journal writes (each request answered 503; its rows stay queued)',
+      () => sum((p) => p.stats.journalWriteErrors),
+    );
     new Gauge({
       name: 'egresslens_queue_batches',
       help: 'Sealed batches waiting for the store',

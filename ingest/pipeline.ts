@@ -85,6 +85,8 @@ export interface PipelineStats {
   storedRows: number;
   insertErrors: number;
   lastInsertMs: number;
+  /** Journal writes that failed (each answered 503; the rows stay queued in memory). */
+  journalWriteErrors: number;
 }
 
 type IntakeState = 'ok' | 'full' | 'store-down';
@@ -100,6 +102,7 @@ export class IngestPipeline {
     storedRows: 0,
     insertErrors: 0,
     lastInsertMs: 0,
+    journalWriteErrors: 0,
   };
   private readonly decoder: LineDecoder;
   private current: Batch;
@@ -308,6 +311,7 @@ export class IngestPipeline {
       if (this.journalDown) this.log?.info('the intake journal takes writes again');
       this.journalDown = false;
     } catch (err) {
+      this.stats.journalWriteErrors++;
       if (!this.journalDown) this.log?.error({ err }, 'the intake journal cannot be written');
       this.journalDown = true;
       throw err;

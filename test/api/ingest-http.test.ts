@@ -1002,6 +1002,8 @@ describe('intake journal', () => {
       error: 'the intake journal cannot be written (see the server log); retry later',
     });
     await until(() => a.pipeline.stats.storedRows === 40, 'the rows to be stored from memory');
+    const scraped = await a.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metricValue(scraped.body, 'egresslens_journal_write_errors_total')).toBeGreaterThanOrEqual(1);
     const retry = await post(a.app, LINES, body, { 'content-type': 'text/plain' });
     expect(retry.json()).toEqual({ accepted: 0, duplicate: true });
     mkdirSync(at); // back: new bodies are journaled again
