@@ -3,8 +3,17 @@
  * batches were made, and a lock naming the process that owns them. Two processes on one journal would each
  * store and remove the other's batches, so a second one is refused at startup.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { JournalFile } from './journal-file.js';
 
 const SUFFIX = '.journal';
@@ -25,7 +34,14 @@ export class BatchJournal {
   static open(dir: string): BatchJournal {
     const lock = join(dir, LOCK);
     try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // Each directory made here is an entry in its parent: synced, a power cut cannot lose them.
+      if (created !== undefined) {
+        for (let d = resolve(dir); ; d = dirname(d)) {
+          syncDirectory(dirname(d));
+          if (d === resolve(created) || d === dirname(d)) break;
+        }
+      }
       try {
         writeFileSync(lock, String(process.pid), { flag: 'wx', mode: 0o600 });
       } catch (err) {
@@ -65,6 +81,15 @@ export class BatchJournal {
   /** Lets another process take the directory. */
   release(): void {
     rmSync(join(this.dir, LOCK), { force: true });
+  }
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

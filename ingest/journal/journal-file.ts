@@ -9,6 +9,7 @@
  * stops there.
  */
 import { type FileHandle, open, readFile, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 export const FRAME_TOKEN = 0x54; // T
 export const FRAME_ROWS = 0x52; // R
@@ -23,7 +24,7 @@ export function frameHeader(kind: number, length: number): Buffer {
   return header;
 }
 
-/** A batch's journal, written by appends and made durable by sync(); opened on the first write. */
+/** A batch's journal, each write() synced to disk before it resolves; created by the first write. */
 export class JournalFile {
   private handle: FileHandle | undefined;
   private removed = false;
@@ -31,6 +32,8 @@ export class JournalFile {
   private length = 0;
   /** Set when a failed write could not be cut back: the file takes no more frames. */
   private broken: Error | undefined;
+  /** The directory's entry for the file is on disk too (synced once, after the file's first write). */
+  private entrySynced = false;
 
   constructor(readonly path: string) {}
 
@@ -50,6 +53,12 @@ export class JournalFile {
         pending = afterBytes(pending, bytesWritten);
       }
       await handle.datasync();
+      // A new file's name lives in its directory: without syncing that, a power cut could lose the file
+      // (and the rows answered for) even though its data was synced.
+      if (!this.entrySynced) {
+        await syncDirectory(dirname(this.path));
+        this.entrySynced = true;
+      }
       this.length += total;
     } catch (err) {
       await handle.truncate(this.length).catch((cut: Error) => {
@@ -74,6 +83,15 @@ export class JournalFile {
   async close(): Promise<void> {
     await this.handle?.close().catch(() => {});
     this.handle = undefined;
+  }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
