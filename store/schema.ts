@@ -149,14 +149,11 @@ export const REPORT_RUNS: TableDef = {
 };
 
 /**
- * One row per request with its class and destination, for Grafana and ad-hoc SQL: the reports' own
- * classification (store/traffic-classes.ts), so nobody copies the fragments. Filters on start_time and
- * namespace reach access_log's primary key and partitions through the view.
- */
-/**
- * The egress_requests view over access_log, classified by the reports' own SQL. A view takes no parameters,
- * so the cluster domain (validated config, never request input) is a literal in its definition: `serve`
- * re-creates the view with its reports.clusterDomain at every start (egressRequestsViewStatement).
+ * The egress_requests view: one row per request with its class and destination, for Grafana and ad-hoc SQL,
+ * by the reports' own classification (store/traffic-classes.ts), so nobody copies the fragments. Filters on
+ * start_time and namespace reach access_log's primary key and partitions through the view. A view takes no
+ * parameters, so the cluster domain (validated config, never request input) is a literal in its definition:
+ * `serve` re-creates the view with its reports.clusterDomain at every start (egressRequestsViewStatement).
  */
 const egressRequestsSelect = (clusterDomain: string) => `SELECT
   start_time,
