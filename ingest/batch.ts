@@ -70,8 +70,20 @@ export class Batch {
     this.deadBody = this.dead.length ? Buffer.from(this.dead.join('')) : null;
   }
 
+  /** Writes what the journal does not hold yet and syncs it to disk; nothing to do when it holds all. */
+  async writeJournal(): Promise<void> {
+    if (!this.journal) return;
+    const { frames, bytes, dead } = this.journalFrames();
+    if (!frames.length) return;
+    const token = this.token;
+    await this.journal.write(frames);
+    this.journaledBytes = bytes;
+    this.journaledDead = dead;
+    this.journaledToken = token;
+  }
+
   /** The frames of what the journal does not hold yet (the token first, if it is new or changed). */
-  journalFrames(): { frames: Buffer[]; bytes: number; dead: number } {
+  private journalFrames(): { frames: Buffer[]; bytes: number; dead: number } {
     const frames: Buffer[] = [];
     if (this.onDisk) return { frames, bytes: this.journaledBytes, dead: this.journaledDead };
     if (this.token !== this.journaledToken) {

@@ -298,16 +298,7 @@ export class IngestPipeline {
   /** Writes what each batch (sealed or filling) holds beyond its journal, one file after the other. */
   private async writeJournals(): Promise<void> {
     try {
-      for (const batch of [...this.queue, this.current]) {
-        if (!batch.journal) continue;
-        const { frames, bytes, dead } = batch.journalFrames();
-        if (!frames.length) continue;
-        const token = batch.token;
-        await batch.journal.write(frames);
-        batch.journaledBytes = bytes;
-        batch.journaledDead = dead;
-        batch.journaledToken = token;
-      }
+      for (const batch of [...this.queue, this.current]) await batch.writeJournal();
       if (this.journalDown) this.log?.info('the intake journal takes writes again');
       this.journalDown = false;
     } catch (err) {
