@@ -16,12 +16,15 @@
  *
  * Next to each rate: the CPU seconds the measured process spent (per million lines, and lines per CPU second
  * = per core), which other load on a shared machine skews far less than wall time; for (c) also the client's
- * own CPU share, since it competes with the server for the same cores. BENCH_CPU_PROF=<dir> makes the (b) and
+ * own CPU share, since it competes with the server for the same cores. (b) and each (c) are also run on one line,
+ * and the CPU per line net of startup, (CPU − CPU for one line) per line beyond the first, is printed beside the
+ * gross figure, as bench:kafka does: serve starts more (the API, the console) than ingest does, once per process.
+ * BENCH_CPU_PROF=<dir> makes the (b) and
  * (c) children write CPU profiles there (ingest-file.cpuprofile, serve-c1.cpuprofile, ...).
  */
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -279,6 +282,20 @@ function cpuFigures(cpuSeconds: number, lines: number, mainThread?: number): str
   return `CPU ${cpuSeconds.toFixed(1)} s${main} = ${((cpuSeconds * 1e6) / lines).toFixed(2)} s per M lines, ${rate(lines / cpuSeconds)} lines/s per core`;
 }
 
+/**
+ * CPU seconds per line net of startup, as bench:kafka counts it: (CPU − CPU of the same run on one line) per
+ * line beyond the first. A long-running instance pays its startup once, and serve's (the API, the console,
+ * the view it re-creates) is larger than ingest's, so the gross figures alone would charge it to every line.
+ */
+function netPerLine(cpuSeconds: number, oneLine: number): number {
+  return (cpuSeconds - oneLine) / (LINES - 1);
+}
+
+function netFigures(cpuSeconds: number, oneLine: number): string {
+  const net = netPerLine(cpuSeconds, oneLine);
+  return `net of startup (${oneLine.toFixed(1)} CPU s for one line): ${(net * 1e6).toFixed(2)} s per M lines, ${rate(1 / net)} lines/s per core`;
+}
+
 async function main(): Promise<void> {
   const file = kubeletLogPath(join(work, 'pods-1m'), FILE_POD);
   mkdirSync(dirname(file), { recursive: true });
@@ -304,14 +321,21 @@ async function main(): Promise<void> {
   );
 
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-  const c: Array<{ id: string; label: string; run: HttpRun }> = [];
+  const oneFile = kubeletLogPath(join(work, 'pods-one'), FILE_POD);
+  mkdirSync(dirname(oneFile), { recursive: true });
+  writeFileSync(oneFile, `${lines[0]}\n`);
+  const bOne = await fileIngest(oneFile, join(work, 'file-one'));
+  console.log(`  (b) ${netFigures(b1.cpuSeconds, bOne.cpuSeconds)}`);
+  const c: Array<{ id: string; label: string; run: HttpRun; oneLineCpuSeconds: number }> = [];
   for (const v of HTTP_VARIANTS.filter((x) => !ONLY || ONLY.includes(x.id))) {
     const run = await httpIntake(lines, v.format, v.id, v.journal);
-    c.push({ id: v.id, label: v.label, run });
+    const one = await httpIntake(lines.slice(0, 1), v.format, `${v.id}-one`, v.journal);
+    c.push({ id: v.id, label: v.label, run, oneLineCpuSeconds: one.cpuSeconds });
     const cores = availableParallelism();
     console.log(
       `(${v.id}) HTTP intake, Fluent Bit ${v.label} x1000, ${HTTP_CONCURRENCY} in flight: ${rate(run.linesPerSecond)} lines/s; serve ${cpuFigures(run.cpuSeconds, LINES, run.mainThreadCpuSeconds)} (${run.startupCpuSeconds.toFixed(1)} s of it starting up)`,
     );
+    console.log(`  (${v.id}) ${netFigures(run.cpuSeconds, c[c.length - 1]!.oneLineCpuSeconds)}`);
     console.log(
       `  (${v.id}) ${run.requests} requests, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms, all stored ${run.storedAfterMs.toFixed(0)} ms after the last 2xx; peak RSS ${run.peakRssMb.toFixed(0)} MB; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
     );
@@ -326,6 +350,8 @@ async function main(): Promise<void> {
   for (const v of c) console.log(`  (${v.id}) serve CPU by thread: ${byThread(v.run.threads)}`);
 
   rmSync(join(work, 'file-1m'), { recursive: true, force: true });
+  rmSync(join(work, 'file-one'), { recursive: true, force: true });
+  rmSync(join(work, 'pods-one'), { recursive: true, force: true });
   rmSync(file, { force: true });
   rmSync(join(work, 'pods-1m'), { recursive: true, force: true });
   if (BIG_LINES > 0) {
@@ -339,6 +365,11 @@ async function main(): Promise<void> {
   }
   console.log(`b/a = ${(b / a).toFixed(2)}`);
   for (const v of c) console.log(`c/a = ${(v.run.linesPerSecond / a).toFixed(2)} (${v.id}, ${v.label})`);
+  const bNet = netPerLine(b1.cpuSeconds, bOne.cpuSeconds);
+  for (const v of c)
+    console.log(
+      `CPU per line, c/b: ${(v.run.cpuSeconds / b1.cpuSeconds).toFixed(2)}, net of startup ${(netPerLine(v.run.cpuSeconds, v.oneLineCpuSeconds) / bNet).toFixed(2)} (${v.id}, ${v.label})`,
+    );
   rmSync(work, { recursive: true, force: true });
 }
 
