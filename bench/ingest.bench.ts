@@ -166,6 +166,8 @@ interface HttpRun {
   clientCpuSeconds: number;
   seconds: number;
   requests: number;
+  /** Bytes of all the bodies as sent (compressed for the gzip variants). */
+  bodyBytes: number;
   retries: number;
   /** Batches the server sealed (inserts into access_log). */
   batches: number;
@@ -260,6 +262,7 @@ async function httpIntake(
     clientCpuSeconds,
     seconds,
     requests: bodies.length,
+    bodyBytes: bodies.reduce((n, b) => n + b.body.length, 0),
     retries,
     batches,
     threads,
@@ -344,7 +347,7 @@ async function main(): Promise<void> {
     );
     console.log(`  (${v.id}) ${netFigures(run.cpuSeconds, c[c.length - 1]!.oneLineCpuSeconds)}`);
     console.log(
-      `  (${v.id}) ${run.requests} requests, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms, all stored ${run.storedAfterMs.toFixed(0)} ms after the last 2xx; peak RSS ${run.peakRssMb.toFixed(0)} MB; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
+      `  (${v.id}) ${run.requests} requests of ${(run.bodyBytes / 1e6).toFixed(0)} MB in all, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms, all stored ${run.storedAfterMs.toFixed(0)} ms after the last 2xx; peak RSS ${run.peakRssMb.toFixed(0)} MB; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
     );
   }
   lines.length = 0;
