@@ -19,8 +19,8 @@
  * own CPU share, since it competes with the server for the same cores. (b) and each (c) are also run on one line,
  * and the CPU per line net of startup, (CPU − CPU for one line) per line beyond the first, is printed beside the
  * gross figure, as bench:kafka does: serve starts more (the API, the console) than ingest does, once per process.
- * BENCH_CPU_PROF=<dir> makes the (b) and
- * (c) children write CPU profiles there (ingest-file.cpuprofile, serve-c1.cpuprofile, ...).
+ * BENCH_CPU_PROF=<dir> makes the (b) and (c) children write CPU profiles there (ingest-file.cpuprofile,
+ * serve-c1.cpuprofile, ...).
  */
 
 import { spawn } from 'node:child_process';
@@ -37,7 +37,13 @@ import { ACCESS_LOG_INSERT_COLUMNS } from '../store/schema.js';
 import { fluentHttpBodies, type HttpBodyFormat, podOfBody } from './fluent-http-bodies.js';
 import { postBody } from './http-post.js';
 import { kubeletLogPath } from './pod-log-files.js';
-import { cpuByThreadName, ownCpuSeconds, peakRssMb, processCpuSeconds } from './process-cpu.js';
+import {
+  cpuByThreadName,
+  netCpuPerLine,
+  ownCpuSeconds,
+  peakRssMb,
+  processCpuSeconds,
+} from './process-cpu.js';
 import { CLI, cpuProfileArgs, runCli, waitReady } from './run-child.js';
 import { writeLogFile } from './write-log-file.js';
 
@@ -292,13 +298,9 @@ function cpuFigures(cpuSeconds: number, lines: number, mainThread?: number): str
   return `CPU ${cpuSeconds.toFixed(1)} s${main} = ${((cpuSeconds * 1e6) / lines).toFixed(2)} s per M lines, ${rate(lines / cpuSeconds)} lines/s per core`;
 }
 
-/**
- * CPU seconds per line net of startup, as bench:kafka counts it: (CPU − CPU of the same run on one line) per
- * line beyond the first. A long-running instance pays its startup once, and serve's (the API, the console,
- * the view it re-creates) is larger than ingest's, so the gross figures alone would charge it to every line.
- */
+/** CPU seconds per line net of startup (netCpuPerLine): serve starts more than ingest does, once per process. */
 function netPerLine(cpuSeconds: number, oneLine: number): number {
-  return (cpuSeconds - oneLine) / (LINES - 1);
+  return netCpuPerLine(cpuSeconds, oneLine, LINES);
 }
 
 function netFigures(cpuSeconds: number, oneLine: number): string {
@@ -345,7 +347,7 @@ async function main(): Promise<void> {
     console.log(
       `(${v.id}) HTTP intake, Fluent Bit ${v.label} x1000, ${HTTP_CONCURRENCY} in flight: ${rate(run.linesPerSecond)} lines/s; serve ${cpuFigures(run.cpuSeconds, LINES, run.mainThreadCpuSeconds)} (${run.startupCpuSeconds.toFixed(1)} s of it starting up)`,
     );
-    console.log(`  (${v.id}) ${netFigures(run.cpuSeconds, c[c.length - 1]!.oneLineCpuSeconds)}`);
+    console.log(`  (${v.id}) ${netFigures(run.cpuSeconds, one.cpuSeconds)}`);
     console.log(
       `  (${v.id}) ${run.requests} requests of ${(run.bodyBytes / 1e6).toFixed(0)} MB in all, ${run.retries} answered 429/503 and retried; ${run.batches} batches of ${rate(LINES / run.batches)} rows on average; latency to 2xx p50 ${run.latencyMs.p50.toFixed(0)} ms, p99 ${run.latencyMs.p99.toFixed(0)} ms, max ${run.latencyMs.max.toFixed(0)} ms, all stored ${run.storedAfterMs.toFixed(0)} ms after the last 2xx; peak RSS ${run.peakRssMb.toFixed(0)} MB; client CPU ${run.clientCpuSeconds.toFixed(1)} s in ${run.seconds.toFixed(1)} s = ${((100 * run.clientCpuSeconds) / (run.seconds * cores)).toFixed(0)} % of ${cores} cores, serve ${((100 * (run.cpuSeconds - run.startupCpuSeconds)) / (run.seconds * cores)).toFixed(0)} %`,
     );

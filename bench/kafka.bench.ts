@@ -42,7 +42,7 @@ import { type Admin, Kafka, logLevel } from 'kafkajs';
 import { fluentKafkaRecord, KUBERNETES } from './fluent-records.js';
 import { LineGenerator } from './generate-lines.js';
 import { kubeletLogPath } from './pod-log-files.js';
-import { exitedChildrenCpuSeconds, processCpuSeconds } from './process-cpu.js';
+import { exitedChildrenCpuSeconds, netCpuPerLine, processCpuSeconds } from './process-cpu.js';
 import { CLI, cpuProfileArgs, runCli } from './run-child.js';
 
 const LINES = Number(process.env.BENCH_LINES ?? 1_000_000);
@@ -221,7 +221,7 @@ function brokerPid(): number {
 
 /** "N CPU s per M lines, R lines/s per core", gross and net of the CPU `oneLine` took to handle one line. */
 function perLine(cpuSeconds: number, oneLine: number): string {
-  const net = (cpuSeconds - oneLine) / (LINES - 1);
+  const net = netCpuPerLine(cpuSeconds, oneLine, LINES);
   return (
     `${((cpuSeconds * 1e6) / LINES).toFixed(1)} CPU s per million lines, ${Math.round(LINES / cpuSeconds).toLocaleString('en')} lines/s per core; ` +
     `net of startup (${oneLine.toFixed(1)} CPU s for one line): ${(net * 1e6).toFixed(1)} CPU s per million, ${Math.round(1 / net).toLocaleString('en')} lines/s per core`

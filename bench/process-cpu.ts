@@ -91,3 +91,11 @@ export function peakRssMb(pid: number | undefined): number {
     return Number.NaN;
   }
 }
+
+/**
+ * CPU seconds per line net of startup: (CPU of a run over `lines` − CPU of the same run over one line) per
+ * line beyond the first. A long-running instance pays its startup once, so this is the figure to size with.
+ */
+export function netCpuPerLine(cpuSeconds: number, oneLineCpuSeconds: number, lines: number): number {
+  return (cpuSeconds - oneLineCpuSeconds) / (lines - 1);
+}
