@@ -22,8 +22,12 @@ interface Report {
   };
 }
 
-function copyButton(text: () => string | Promise<string>, label = 'Copy'): HTMLButtonElement {
-  const b = h('button', { class: 'secondary', type: 'button' }, label);
+function copyButton(
+  text: () => string | Promise<string>,
+  label = 'Copy',
+  attrs: Record<string, string> = {},
+): HTMLButtonElement {
+  const b = h('button', { class: 'secondary', type: 'button', ...attrs }, label);
   b.addEventListener('click', async () => {
     try {
       await copy(await text());
@@ -70,7 +74,7 @@ export async function serviceEntriesView(root: HTMLElement, filters: Filters): P
       'div',
       { class: 'toolbar' },
       countNote(report.suggestions.length, report.total, 'suggestions'),
-      copyButton(yaml, 'Copy all YAML'),
+      copyButton(yaml, 'Copy all YAML', { id: 'copy-all' }),
       downloadButton(yaml),
     ),
     registry
