@@ -170,6 +170,8 @@ describe('the web console in Chromium', () => {
     const shown = (await first.locator('pre').textContent())!;
     expect(shown).toContain('kind: ServiceEntry');
     await first.getByRole('button', { name: 'Copy' }).click();
+    // The click returns before the page's handler has written the clipboard; it says Copied once it has.
+    await first.locator('button', { hasText: 'Copied' }).waitFor();
     expect(await page.evaluate('navigator.clipboard.readText()')).toBe(shown);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-all')]);
     const saved = readFileSync((await download.path())!, 'utf8');
