@@ -2,6 +2,7 @@
 import { getJson } from '../api.js';
 import { countNote, fmt, h, stateBadge, table } from '../dom.js';
 import type { Filters } from '../filters.js';
+import { pager } from '../pager.js';
 
 interface HostRow {
   host: string;
@@ -64,7 +65,6 @@ export async function hostsView(root: HTMLElement, filters: Filters): Promise<vo
       status: state.status,
       port: state.port,
     });
-    const last = state.offset + r.hosts.length;
     results.replaceChildren(
       countNote(r.hosts.length, r.total, 'destinations'),
       r.hosts.length === 0
@@ -80,41 +80,10 @@ export async function hostsView(root: HTMLElement, filters: Filters): Promise<vo
               x.lastSeen.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
             ]),
           ),
-      h(
-        'div',
-        { class: 'pager' },
-        h(
-          'button',
-          {
-            class: 'secondary',
-            disabled: state.offset === 0,
-            onclick: () => {
-              state.offset = Math.max(0, state.offset - PAGE);
-              void load();
-            },
-          },
-          '‹ previous',
-        ),
-        h(
-          'span',
-          { class: 'muted' },
-          r.total === 0
-            ? '0'
-            : `${fmt.format(state.offset + 1)}–${fmt.format(last)} of ${fmt.format(r.total)}`,
-        ),
-        h(
-          'button',
-          {
-            class: 'secondary',
-            disabled: last >= r.total,
-            onclick: () => {
-              state.offset += PAGE;
-              void load();
-            },
-          },
-          'next ›',
-        ),
-      ),
+      pager({ offset: state.offset, shown: r.hosts.length, total: r.total, pageSize: PAGE }, (offset) => {
+        state.offset = offset;
+        void load();
+      }),
     );
   }
 

@@ -1,7 +1,17 @@
-/** Suggested ServiceEntries: YAML per entry and for all, copy and download, and what the registry covers. */
+/**
+ * Suggested ServiceEntries: YAML per entry, a page at a time, copy and download of one or all, and what the
+ * registry covers.
+ */
 import { getJson, getText } from '../api.js';
 import { copy, countNote, download, h } from '../dom.js';
 import type { Filters } from '../filters.js';
+import { pager } from '../pager.js';
+
+/**
+ * Suggestions a page shows. A large mesh has thousands; drawn all at once, their YAML made the view slow to
+ * appear (bench:console). Copy all and Download all still take every one.
+ */
+const PAGE = 50;
 
 interface SuggestionJson {
   name: string;
@@ -54,7 +64,6 @@ function downloadButton(text: () => Promise<string>): HTMLButtonElement {
 }
 
 export async function serviceEntriesView(root: HTMLElement, filters: Filters): Promise<void> {
-  const report = await getJson<Report>('/v1/reports/service-entries', { ...filters, format: 'json' });
   // The whole YAML (the API's own, header included) is asked for when first wanted: fetched with the view,
   // it made the store compute the report twice at once on every visit.
   let allYaml: Promise<string> | undefined;
@@ -67,6 +76,31 @@ export async function serviceEntriesView(root: HTMLElement, filters: Filters): P
     }
     return allYaml;
   };
+  const show = async (offset: number): Promise<void> => {
+    const report = await getJson<Report>('/v1/reports/service-entries', {
+      ...filters,
+      format: 'json',
+      limit: PAGE,
+      offset,
+    });
+    render(root, report, offset, yaml, (next) => {
+      show(next)
+        .then(() => window.scrollTo({ top: 0 }))
+        .catch((err: Error) =>
+          root.prepend(h('p', { class: 'error' }, `Could not load that page: ${err.message}`)),
+        );
+    });
+  };
+  await show(0);
+}
+
+function render(
+  root: HTMLElement,
+  report: Report,
+  offset: number,
+  yaml: () => Promise<string>,
+  go: (offset: number) => void,
+): void {
   const registry = report.registry;
   root.replaceChildren(
     h('h1', {}, 'Suggested ServiceEntries'),
@@ -138,5 +172,9 @@ export async function serviceEntriesView(root: HTMLElement, filters: Filters): P
             ),
           ),
         ),
+    // Under the list only: a page of YAML cards is long, and the next page starts back at the top.
+    ...(report.total > PAGE
+      ? [pager({ offset, shown: report.suggestions.length, total: report.total, pageSize: PAGE }, go)]
+      : []),
   );
 }
