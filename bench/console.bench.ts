@@ -111,11 +111,17 @@ async function measure(rows: number): Promise<Timings> {
     {
       const context = await browser.newContext();
       const page = await context.newPage();
-      page.on('response', async (r) => {
-        if (!r.url().includes('/v1/')) pageBytes += (await r.body().catch(() => Buffer.alloc(0))).length;
+      // Each file's body is read before the context closes: read in the event handler and not awaited, a
+      // body still pending at close was counted as 0 bytes, and the figure moved by a file from run to run.
+      const bodies: Array<Promise<number>> = [];
+      page.on('response', (r) => {
+        const path = new URL(r.url()).pathname;
+        if (!path.startsWith('/v1/') && path !== '/healthz') bodies.push(r.body().then((b) => b.length));
       });
       await page.goto(`${base}/#/overview`);
       await page.locator('#view[data-state=ready]').waitFor({ timeout: 120_000 });
+      await page.waitForLoadState('networkidle');
+      pageBytes = (await Promise.all(bodies)).reduce((a, b) => a + b, 0);
       await context.close();
     }
     return { views, pageBytes };
