@@ -4,62 +4,29 @@
  * draws, tables show the fixture's hosts, YAML copy and download work, and a wrong token is refused.
  * Screenshots of each view go to .cache/screenshots/ (CONSOLE_SCREENSHOTS overrides).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
-import { count } from '../helpers/lines.js';
-import { fluentBitBody, meshFixture } from '../helpers/mesh-fixture.js';
-import { type ServedApp, startServedApp } from '../helpers/served-app.js';
+import { type ConsoleBrowser, SHOTS, startConsoleBrowser } from '../helpers/console-browser.js';
+import { meshFixture } from '../helpers/mesh-fixture.js';
 
 const TOKEN = 'console-test-token-0123456789';
-const SHOTS = process.env['CONSOLE_SCREENSHOTS'] ?? join(process.cwd(), '.cache', 'screenshots');
 const NOW = Date.now();
 
-let served: ServedApp;
+let cb: ConsoleBrowser;
 let base: string;
-let browser: Browser;
-let context: BrowserContext;
-const problems: string[] = [];
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  served = await startServedApp({ flags: { authToken: TOKEN } });
-  const lines = meshFixture(NOW);
-  await served.postFluentBit(fluentBitBody(lines, NOW), { authorization: `Bearer ${TOKEN}` });
-  expect(await count(served.store, 'access_log')).toBe(lines.length);
-  await served.app.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(served.app.server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  cb = await startConsoleBrowser({ token: TOKEN, lines: meshFixture(NOW), now: NOW });
+  base = cb.base;
 });
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.close();
+  await cb?.close();
 });
 
-function watch(page: Page): void {
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-}
-
-async function signedIn(): Promise<Page> {
-  const page = await context.newPage();
-  watch(page);
-  await page.goto(`${base}/`);
-  await page.locator('#login').waitFor({ state: 'visible' });
-  await page.fill('#login input[name=token]', TOKEN);
-  await page.click('#login button[type=submit]');
-  await page.locator('#view[data-state=ready]').waitFor();
-  return page;
-}
+const signedIn = () => cb.signedIn();
 
 /** How many pixels of a canvas are not blank: a chart that drew something has many. */
 async function paintedPixels(page: Page, selector: string): Promise<number> {
@@ -83,8 +50,7 @@ async function view(page: Page, name: string): Promise<void> {
 
 describe('the web console in Chromium', () => {
   it('refuses a wrong token and shows no data without one', async () => {
-    const page = await context.newPage();
-    watch(page);
+    const page = await cb.watchedPage();
     await page.goto(`${base}/`);
     await page.locator('#login').waitFor({ state: 'visible' });
     expect(await page.locator('#view').getAttribute('data-state')).toBe('signed-out');
@@ -98,7 +64,7 @@ describe('the web console in Chromium', () => {
     expect((await fetch(`${base}/v1/reports/overview`)).status).toBe(401);
     await page.close();
     // The browser logs a failed fetch's 401 as an error: that one is expected here.
-    problems.splice(0);
+    cb.problems.splice(0);
   });
 
   it('overview: numbers, a drawn time series and timeout histogram, top hosts and blocked sources', async () => {
@@ -198,6 +164,6 @@ describe('the web console in Chromium', () => {
   });
 
   it('logged no console errors or page errors', () => {
-    expect(problems).toEqual([]);
+    expect(cb.problems).toEqual([]);
   });
 });

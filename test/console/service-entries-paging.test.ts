@@ -3,30 +3,20 @@
  * 120 external hosts make 120 suggestions, shown 50 to a page with the API's total, every suggestion on
  * exactly one page and in the API's order, while Copy all YAML still copies all 120.
  */
-import { mkdirSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../helpers/browser.js';
+import { type ConsoleBrowser, SHOTS, startConsoleBrowser } from '../helpers/console-browser.js';
 import { istioLine } from '../helpers/istio-line.js';
-import { fluentBitBody, SHOP } from '../helpers/mesh-fixture.js';
-import { type ServedApp, startServedApp } from '../helpers/served-app.js';
+import { SHOP } from '../helpers/mesh-fixture.js';
 
 const TOKEN = 'console-paging-token-0123456789';
-const SHOTS = process.env['CONSOLE_SCREENSHOTS'] ?? join(process.cwd(), '.cache', 'screenshots');
 const NOW = Date.now();
 const HOSTS = 120;
 
-let served: ServedApp;
-let base: string;
-let browser: Browser;
-let context: BrowserContext;
-const problems: string[] = [];
+let cb: ConsoleBrowser;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  served = await startServedApp({ flags: { authToken: TOKEN } });
   // One host per parent domain, so no two are siblings and none is folded into a wildcard entry.
   const lines = Array.from({ length: HOSTS }, (_, i) => ({
     src: SHOP,
@@ -42,31 +32,16 @@ beforeAll(async () => {
       requestId: `paging-${i}`,
     }),
   }));
-  await served.postFluentBit(fluentBitBody(lines, NOW), { authorization: `Bearer ${TOKEN}` });
-  await served.app.listen({ host: '127.0.0.1', port: 0 });
-  base = `http://127.0.0.1:${(served.app.server.address() as AddressInfo).port}`;
-  browser = await launchChromium();
-  context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  cb = await startConsoleBrowser({ token: TOKEN, lines, now: NOW });
 });
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await served?.close();
+  await cb?.close();
 });
 
 async function serviceEntriesPage(): Promise<Page> {
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  await page.goto(`${base}/`);
-  await page.fill('#login input[name=token]', TOKEN);
-  await page.click('#login button[type=submit]');
-  await page.locator('#view[data-state=ready]').waitFor();
-  await page.goto(`${base}/#/service-entries`);
+  const page = await cb.signedIn();
+  await page.goto(`${cb.base}/#/service-entries`);
   await page.locator('#view[data-view="service-entries"][data-state=ready]').waitFor();
   return page;
 }
@@ -81,7 +56,7 @@ async function pagerSays(page: Page, text: string): Promise<void> {
 
 describe('the console shows suggested ServiceEntries a page at a time', () => {
   it('50 to a page with the total, every suggestion once and in the API order, back and forth', async () => {
-    const res = await fetch(`${base}/v1/reports/service-entries?format=json&since=24h`, {
+    const res = await fetch(`${cb.base}/v1/reports/service-entries?format=json&since=24h`, {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     const all = (await res.json()) as { total: number; suggestions: Array<{ name: string }> };
@@ -119,6 +94,6 @@ describe('the console shows suggested ServiceEntries a page at a time', () => {
   });
 
   it('logged no console errors or page errors', () => {
-    expect(problems).toEqual([]);
+    expect(cb.problems).toEqual([]);
   });
 });
