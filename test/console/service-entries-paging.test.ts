@@ -93,6 +93,36 @@ describe('the console shows suggested ServiceEntries a page at a time', () => {
     await page.close();
   });
 
+  it('a page that arrives after the user went to another view does not replace that view', async () => {
+    const page = await serviceEntriesPage();
+    // Hold the next page's answer until the hosts view is on screen.
+    let release!: () => void;
+    const released = new Promise<void>((r) => {
+      release = r;
+    });
+    let answered!: () => void;
+    const pageAnswered = new Promise<void>((r) => {
+      answered = r;
+    });
+    await page.route(/\/v1\/reports\/service-entries\?.*offset=50/, async (route) => {
+      await released;
+      await route.continue();
+    });
+    page.on('requestfinished', (r) => {
+      if (/offset=50/.test(r.url())) answered();
+    });
+    await page.getByRole('button', { name: 'next ›' }).click();
+    await page.goto(`${cb.base}/#/hosts`);
+    await page.locator('#view[data-view="hosts"][data-state=ready]').waitFor();
+    release();
+    await pageAnswered;
+    // Give the page's handler a turn to (wrongly) draw the late answer.
+    await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)))');
+    expect(await page.textContent('#view h1')).toBe('External hosts');
+    expect(await page.locator('#entries').count()).toBe(0);
+    await page.close();
+  });
+
   it('logged no console errors or page errors', () => {
     expect(cb.problems).toEqual([]);
   });

@@ -76,6 +76,9 @@ export async function serviceEntriesView(root: HTMLElement, filters: Filters): P
     }
     return allYaml;
   };
+  // This view's own box: a page that arrives after another view (or new filters) replaced this one lands in
+  // a detached box, never over what is on screen now.
+  const box = h('div', {});
   const show = async (offset: number): Promise<void> => {
     const report = await getJson<Report>('/v1/reports/service-entries', {
       ...filters,
@@ -83,26 +86,29 @@ export async function serviceEntriesView(root: HTMLElement, filters: Filters): P
       limit: PAGE,
       offset,
     });
-    render(root, report, offset, yaml, (next) => {
+    render(box, report, offset, yaml, (next) => {
       show(next)
-        .then(() => window.scrollTo({ top: 0 }))
+        .then(() => {
+          if (box.isConnected) window.scrollTo({ top: 0 });
+        })
         .catch((err: Error) =>
-          root.prepend(h('p', { class: 'error' }, `Could not load that page: ${err.message}`)),
+          box.prepend(h('p', { class: 'error' }, `Could not load that page: ${err.message}`)),
         );
     });
   };
   await show(0);
+  root.replaceChildren(box);
 }
 
 function render(
-  root: HTMLElement,
+  box: HTMLElement,
   report: Report,
   offset: number,
   yaml: () => Promise<string>,
   go: (offset: number) => void,
 ): void {
   const registry = report.registry;
-  root.replaceChildren(
+  box.replaceChildren(
     h('h1', {}, 'Suggested ServiceEntries'),
     h(
       'div',
