@@ -9,6 +9,7 @@ import { BatchJournal } from '../../ingest/journal/batch-journal.js';
 import { DEFAULT_PIPELINE_OPTIONS, IngestPipeline } from '../../ingest/pipeline.js';
 import { ChdbStore } from '../../store/chdb-store.js';
 import { type Store, StoreUnavailableError } from '../../store/store.js';
+import { shopContext } from '../helpers/line-context.js';
 import { count, generatedLines } from '../helpers/lines.js';
 import { CLI, FIXTURE, hasStack, runCli } from './run-cli.js';
 
@@ -81,18 +82,7 @@ describe('serve --journal', () => {
       retryMaxMs: 20,
       journal: BatchJournal.open(journal),
     });
-    const ctx = {
-      source: {
-        source: 'http' as const,
-        namespace: 'shop',
-        pod: 'p',
-        container: 'istio-proxy',
-        workload: 'w',
-        node: '',
-      },
-      origin: 'test',
-    };
-    earlier.appendLines(lines, ctx);
+    earlier.appendLines(lines, shopContext('http', ''));
     await earlier.currentBatchDurable();
     await earlier.close(50);
     const parsed = earlier.stats.parsed;
